@@ -1,0 +1,149 @@
+"""Configuration: `[tool.ftdata]` in pyproject.toml or top-level keys in ftdata.toml, then flags.
+
+    [tool.ftdata]
+    target = "openai"
+    select = ["ALL"]              # codes, prefixes (F, P0), names, or ALL
+    ignore = ["P005"]
+    strict = false                # warnings fail the run too
+    [tool.ftdata.severity]
+    empty-content = "warning"     # code or name -> error | warning | info
+    [tool.ftdata.per-file-ignores]
+    "data/legacy/*.jsonl" = ["P005"]
+    [tool.ftdata.duplicates]      # a table per stage: its options (thresholds)
+    threshold = 0.8
+"""
+
+import dataclasses
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import catalogue
+from .errors import UsageError
+
+_TOP_LEVEL = {
+    "target", "select", "extend-select", "ignore", "severity", "per-file-ignores", "strict",
+    "format", "model", "tokenizer",
+}
+
+
+@dataclass
+class Config:
+    target: str = "generic"
+    select: list[str] = field(default_factory=list)  # empty: every rule enabled by default
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    strict: bool = False
+    format: str | None = None  # force the input format instead of detecting it
+    model: str | None = None
+    tokenizer: str | None = None
+    stage_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str | None = None  # the file the settings came from, for error messages
+
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with the given settings changed; None values leave a setting as it is."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest ftdata.toml, or pyproject.toml with a [tool.ftdata] table, from start upwards."""
+    for folder in [start, *start.parents]:
+        candidate = folder / "ftdata.toml"
+        if candidate.is_file():
+            return candidate
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "ftdata" in _read_toml(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def load_config(path: Path | None = None, start: Path | None = None) -> Config:
+    """Read settings from `path`, or from the nearest config file; defaults when there is none."""
+    path = path or find_config_file((start or Path.cwd()).resolve())
+    if path is None:
+        return Config()
+    table = _read_toml(path)
+    if path.name == "pyproject.toml":
+        table = table.get("tool", {}).get("ftdata", {})
+    return config_from_table(table, source=str(path))
+
+
+def config_from_table(table: dict[str, Any], source: str = "config") -> Config:
+    config = Config(source=source)
+    for key, value in table.items():
+        if isinstance(value, dict) and key not in _TOP_LEVEL:
+            config.stage_options[key] = value
+        elif key not in _TOP_LEVEL:
+            raise UsageError(f"{source}: unknown setting {key!r}; known: {', '.join(sorted(_TOP_LEVEL))}")
+        else:
+            setattr(config, key.replace("-", "_"), value)
+    _validate(config, source)
+    return config
+
+
+def _validate(config: Config, source: str) -> None:
+    for selector in [*config.select, *config.extend_select, *config.ignore]:
+        catalogue.matching(selector)
+    for codes in config.per_file_ignores.values():
+        for selector in codes:
+            catalogue.matching(selector)
+    for key, level in config.severity.items():
+        catalogue.lookup(key)
+        if level not in catalogue.SEVERITIES:
+            raise UsageError(f"{source}: severity of {key} must be one of {', '.join(catalogue.SEVERITIES)}, not {level!r}")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read config: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path}: invalid TOML: {e}") from None
+
+
+class Policy:
+    """Which rules run, at what severity, for which file: the only place that decides it."""
+
+    def __init__(self, config: Config):
+        rules = catalogue.catalogue()
+        if config.select:
+            selected = {r.code for s in config.select for r in catalogue.matching(s)}
+        else:
+            selected = {code for code, rule in rules.items() if rule.enabled}
+        selected |= {r.code for s in config.extend_select for r in catalogue.matching(s)}
+        selected -= {r.code for s in config.ignore for r in catalogue.matching(s)}
+        self._severity = {code: rules[code].severity for code in selected}
+        for key, level in config.severity.items():
+            code = catalogue.lookup(key).code
+            if code in self._severity:
+                self._severity[code] = level
+        self._per_file = [
+            (pattern, {r.code for s in codes for r in catalogue.matching(s)})
+            for pattern, codes in config.per_file_ignores.items()
+        ]
+        self._file_cache: dict[str, frozenset[str]] = {}
+
+    def enabled(self, code: str) -> bool:
+        return code in self._severity
+
+    def severity(self, code: str, file: str | None) -> str | None:
+        """The severity a finding of `code` in `file` gets, or None when it is not reported."""
+        level = self._severity.get(code)
+        if level is None or file is None or not self._per_file:
+            return level
+        return None if code in self._ignored_in(file) else level
+
+    def _ignored_in(self, file: str) -> frozenset[str]:
+        if file not in self._file_cache:
+            ignored: set[str] = set()
+            for pattern, codes in self._per_file:
+                if fnmatch.fnmatch(file, pattern) or fnmatch.fnmatch(Path(file).name, pattern):
+                    ignored |= codes
+            self._file_cache[file] = frozenset(ignored)
+        return self._file_cache[file]

@@ -1,0 +1,150 @@
+"""The stage contract: a stage decides, the base counts and records.
+
+A stage is one file with one job. Record-level stages implement `check(example)` and yield
+`Problem`s; dataset-level stages remember what they need (compactly) as records stream past and
+yield their findings from `finish()`, naming the records they concern by `Ref`. The base turns
+problems into `Finding`s with the severity the policy gives, drops disabled ones, and keeps counts.
+Stages never print, route or write files: the pipeline does.
+
+Shard-friendliness: `check` depends only on the record and the options, so record-level stages
+can run on any worker; dataset-level stages keep mergeable state for a later distributed backend.
+"""
+
+import dataclasses
+import types
+import typing
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .. import catalogue
+from ..config import Config, Policy
+from ..errors import UsageError
+from ..records import Example, Finding, Ref
+from ..targets import Target
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    code: str
+    message: str
+    field: str | None = None
+    related: tuple[Ref, ...] = ()
+
+
+@dataclass
+class InputFile:
+    path: str  # as given by the user ("-" for standard input)
+    split: str = "train"  # train, val or test
+
+
+@dataclass
+class Context:
+    """What every stage of one run shares."""
+
+    config: Config
+    target: Target
+    policy: Policy
+    inputs: list[InputFile]
+
+    def finding(self, code: str, ref: Ref | None, problem: Problem) -> Finding | None:
+        """The finding for a problem at ref, or None when its rule is off for that file."""
+        file = ref.file if ref else None
+        severity = self.policy.severity(code, file)
+        if severity is None:
+            return None
+        return Finding(
+            code=code,
+            name=catalogue.catalogue()[code].name,
+            severity=severity,
+            file=file,
+            line=ref.line if ref else None,
+            field=problem.field,
+            message=problem.message,
+            related=problem.related,
+            index=ref.index if ref else None,
+        )
+
+
+@dataclass
+class NoOptions:
+    pass
+
+
+class Stage:
+    name: ClassVar[str]  # matches the `stage` of its rules in rules/catalogue/
+    Options: ClassVar[type] = NoOptions  # a dataclass of thresholds, set in [tool.ftdata.<name>]
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.options = build_options(self.Options, ctx.config.stage_options.get(self.name, {}), self.name)
+        self.counts: Counter[str] = Counter()  # findings emitted, by code
+
+    @classmethod
+    def codes(cls) -> list[str]:
+        return [r.code for r in catalogue.catalogue().values() if r.stage == cls.name]
+
+    def active(self) -> bool:
+        """Whether any of this stage's rules is enabled (a stage with none is skipped)."""
+        return any(self.ctx.policy.enabled(code) for code in self.codes())
+
+    def run(self, examples: Iterable[Example]) -> Iterator[Example]:
+        for example in examples:
+            for problem in self.check(example):
+                self.add(example, problem)
+            yield example
+
+    def check(self, example: Example) -> Iterable[Problem]:
+        return ()
+
+    def finish(self) -> Iterable[tuple[Ref | None, Problem]]:
+        """Findings that need the whole dataset: (the record or None for the dataset, problem)."""
+        return ()
+
+    def stats(self) -> dict[str, Any]:
+        """Statistics for report["stats"][self.name]; empty for none."""
+        return {}
+
+    def add(self, example: Example, problem: Problem) -> None:
+        finding = self.ctx.finding(problem.code, example.ref, problem)
+        if finding is not None:
+            self.counts[problem.code] += 1
+            example.findings.append(finding)
+
+
+def build_options(options_cls: type, table: dict[str, Any], section: str) -> Any:
+    """Options from a config table, each key checked against the dataclass's fields and types."""
+    fields = {f.name.replace("_", "-"): f for f in dataclasses.fields(options_cls)}
+    hints = typing.get_type_hints(options_cls)
+    values = {}
+    for key, value in table.items():
+        f = fields.get(key) or fields.get(key.replace("_", "-"))
+        if f is None:
+            known = ", ".join(fields) or "none"
+            raise UsageError(f"[tool.ftdata.{section}]: unknown option {key!r}; known: {known}")
+        if not _is_instance(value, hints[f.name]):
+            raise UsageError(f"[tool.ftdata.{section}]: {key} must be {_describe(hints[f.name])}, not {value!r}")
+        values[f.name] = value
+    return options_cls(**values)
+
+
+def _is_instance(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_instance(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (list, tuple):
+        return isinstance(value, (list, tuple))
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _describe(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint))
