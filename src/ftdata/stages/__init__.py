@@ -1,0 +1,1 @@
+"""The check pipeline's stages, in the order records flow through them."""
