@@ -1,0 +1,165 @@
+"""Counting what training sees: content tokens, the chat layout's overhead, trainable tokens.
+
+Tokenisation is the costliest step of a check, and system prompts and few-shot blocks repeat across
+records, so each distinct string is tokenised once: a cache keyed by the string's hash, bounded in
+entries (when full it keeps only the strings seen more than once).
+
+The chat layout's overhead:
+- OpenAI encodings: the documented accounting (3 tokens a message, 1 more for a name, 3 to prime the
+  reply), as OpenAI's cookbook counts it.
+- A tokenizer with a chat template (Hugging Face or Mistral): the template is rendered once per
+  sequence of roles with one-token placeholder contents; the overhead is the rendered count minus the
+  placeholders', and the overhead up to each message comes from rendering the prefixes. Contents are
+  tokenised apart from the template, so a merge across a template boundary can shift a count by a token.
+- A tokenizer without a chat template: contents only (the stage reports that counts exclude a template).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from ..records import Example, Message
+from .tokenizers import OPENAI_REPLY_PRIMING, OPENAI_TOKENS_PER_MESSAGE, OPENAI_TOKENS_PER_NAME, Tokenizer
+
+PLACEHOLDER = "x"
+TEMPLATE_ROLES = ("system", "user", "assistant", "tool")
+
+
+@dataclass(slots=True)
+class RecordTokens:
+    total: int = 0  # tokens of every sequence the record trains on (a pair: chosen + rejected)
+    prompt: int = 0  # tokens before the answer, layout included
+    trainable: int = 0  # content tokens of assistant turns whose weight is not 0
+    longest: int = 0  # the longest single sequence: what a training limit truncates
+    messages: int = 0
+    by_role: dict[str, int] = field(default_factory=dict)  # content tokens by role; "layout" = overhead
+    cut_turns: list[str] = field(default_factory=list)  # trainable assistant turns ending past the limit
+    template_error: str | None = None
+
+
+class TokenCounter:
+    def __init__(self, tokenizer: Tokenizer, cache_entries: int = 1 << 20):
+        self.tokenizer = tokenizer
+        self.cache_entries = cache_entries
+        self._counts: dict[int, int] = {}
+        self._repeated: set[int] = set()
+        self._layouts: dict[tuple[str, ...], list[int] | str] = {}
+        self.strings_tokenised = 0
+        self.cache_hits = 0
+
+    def text(self, text: str) -> int:
+        """Tokens of one string, tokenised once however often it repeats."""
+        if not text:
+            return 0
+        key = hash(text)
+        count = self._counts.get(key)
+        if count is not None:
+            self.cache_hits += 1
+            self._repeated.add(key)
+            return count
+        count = self.tokenizer.count(text)
+        self.strings_tokenised += 1
+        if len(self._counts) >= self.cache_entries:
+            self._counts = {k: self._counts[k] for k in self._repeated if k in self._counts}
+            self._repeated = set()
+        self._counts[key] = count
+        return count
+
+    def message(self, message: Message) -> int:
+        """Content tokens of a message: its text, its name and its tool calls' names and arguments."""
+        tokens = self.text(message.content)
+        if message.name:
+            tokens += self.text(message.name)
+        for call in message.tool_calls:
+            tokens += self.text(call.name or "")
+            args = call.arguments
+            tokens += self.text(args if isinstance(args, str) else orjson.dumps(args).decode())
+        return tokens
+
+    def example(self, example: Example, limit: int | None = None) -> RecordTokens:
+        result = RecordTokens()
+        prompt = example.messages or []
+        tools = self.text(orjson.dumps(example.tools).decode()) if example.tools else 0
+        sequences = [prompt + (example.chosen or []), prompt + (example.rejected or [])] if example.is_preference else [prompt]
+        prompt_len = len(prompt) if example.is_preference else len(example.prompt())
+        for number, messages in enumerate(sequences):
+            self._sequence(messages, prompt_len, tools, limit, result, pair=example.is_preference, first=number == 0)
+        return result
+
+    def _sequence(self, messages: list[Message], prompt_len: int, tools: int, limit: int | None,
+                  result: RecordTokens, pair: bool, first: bool) -> None:
+        """Add one sequence to result; a pair's rejected sequence adds only its own answer's shares."""
+        contents = [self.message(m) for m in messages]
+        ends, error = self._layout(messages)
+        if error and first:
+            result.template_error = error
+        content_end = tools
+        for i, (m, tokens) in enumerate(zip(messages, contents)):
+            content_end += tokens
+            end = content_end + ends[i]
+            counted = first or i >= prompt_len  # a pair's shared prompt counts once
+            if counted:
+                result.by_role[m.role] = result.by_role.get(m.role, 0) + tokens
+                result.messages += 1
+            # OpenAI and chat SFT trainers learn every assistant turn unless its weight is 0; a pair, its answers
+            trainable = m.role == "assistant" and m.weight not in (0, False) and (not pair or i >= prompt_len)
+            if trainable and counted:
+                result.trainable += tokens
+                if limit is not None and end > limit:
+                    result.cut_turns.append(m.path)
+            if first and i == prompt_len - 1:
+                result.prompt = end
+        length = content_end + ends[-1]
+        if first and prompt_len == 0:
+            result.prompt = tools
+        if first and tools:
+            result.by_role["tools"] = result.by_role.get("tools", 0) + tools
+        result.by_role["layout"] = result.by_role.get("layout", 0) + ends[-1]
+        result.total += length
+        result.longest = max(result.longest, length)
+
+    def _layout(self, messages: Sequence[Message]) -> tuple[list[int], str | None]:
+        """Overhead tokens up to the end of each message, then a last entry: the whole sequence's."""
+        kind = self.tokenizer.kind
+        if kind == "plain" or not messages:
+            return [0] * (len(messages) + 1), None
+        if kind == "openai":
+            ends, overhead = [], 0
+            for m in messages:
+                overhead += OPENAI_TOKENS_PER_MESSAGE + (OPENAI_TOKENS_PER_NAME if m.name else 0)
+                ends.append(overhead)
+            return [*ends, overhead + OPENAI_REPLY_PRIMING], None
+        roles = tuple(m.role for m in messages)
+        layout = self._layouts.get(roles)
+        if layout is None:
+            layout = self._probe(roles)
+            if len(self._layouts) < 10_000:
+                self._layouts[roles] = layout
+        if isinstance(layout, str):
+            return [0] * (len(messages) + 1), layout
+        return layout, None
+
+    def _probe(self, roles: tuple[str, ...]) -> list[int] | str:
+        """Render the template over placeholder messages: overhead per prefix, or why it failed."""
+        unknown = [r for r in roles if r not in TEMPLATE_ROLES]
+        if unknown:
+            return f"the chat template has no role {unknown[0]!r}"
+        placeholder = self.tokenizer.count(PLACEHOLDER)
+        conversation = [{"role": r, "content": PLACEHOLDER} for r in roles]
+        try:
+            whole = self.tokenizer.render_count(conversation) - placeholder * len(roles)
+        except Exception as e:  # templates raise on conversations they refuse (order of roles)
+            return f"{self.tokenizer.name}'s chat template refuses roles {'/'.join(roles)}: {str(e).splitlines()[0][:120]}"
+        ends = []
+        for i in range(1, len(roles) + 1):
+            try:
+                ends.append(self.tokenizer.render_count(conversation[:i]) - placeholder * i)
+            except Exception:  # a prefix the template refuses: assume its overhead is already spent
+                ends.append(None)
+        resolved = [whole] * len(roles)
+        later = whole
+        for i in range(len(roles) - 1, -1, -1):
+            later = ends[i] if ends[i] is not None else later
+            resolved[i] = later
+        return [*resolved, whole]
