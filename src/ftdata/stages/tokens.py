@@ -23,6 +23,7 @@ from .base import Context, Problem, Stage
 class TokensOptions:
     limit: int | None = None  # training limit in tokens; default: the model's (rules/models.toml)
     reference: str | None = None  # production traffic: JSONL records, or a length summary (docs/tokens.md)
+    reference_lengths: list[int] = field(default_factory=list)  # or production prompt lengths given inline
     reference_alpha: float = 0.01  # K004 needs a KS p-value below this...
     reference_distance: float = 0.2  # ...and a KS distance of at least this,
     reference_ratio: float = 2.0  # or a p50/p90 prompt-length ratio beyond this factor either way
@@ -89,17 +90,23 @@ class TokensStage(Stage):
         if comparison and reference.diverges(comparison, self.options.reference_alpha,
                                              self.options.reference_distance, self.options.reference_ratio):
             ratios = comparison["train_to_reference_ratio"]
-            yield None, Problem("K004", f"training prompt lengths differ from {self.options.reference}: KS distance "
+            yield None, Problem("K004", f"training prompt lengths differ from {self._reference_name()}: KS distance "
                                         f"{comparison['ks_statistic']} (p={comparison['p_value']}), median ratio "
                                         f"{ratios['p50']}, 90th-percentile ratio {ratios['p90']} (train/reference)")
 
     def _reference(self) -> dict[str, Any] | None:
         """The train/reference comparison, computed once (finish and stats both need it)."""
-        if self.options.reference and self._comparison is None:
+        if (self.options.reference or self.options.reference_lengths) and self._comparison is None:
             train = self._train().prompts.numpy()
-            production = reference.load_reference(self.options.reference, self.counter)
+            if self.options.reference:
+                production = reference.load_reference(self.options.reference, self.counter)
+            else:
+                production = np.array(self.options.reference_lengths, dtype=np.int64)
             self._comparison = reference.compare(train, production) if train.size and production.size else {}
         return self._comparison or None
+
+    def _reference_name(self) -> str:
+        return self.options.reference or "reference-lengths"
 
     def _train(self) -> _Split:
         return self.splits.get("train") or _Split()
@@ -125,7 +132,7 @@ class TokensStage(Stage):
         }
         comparison = self._reference()
         if comparison:
-            out["reference"] = {"file": self.options.reference, "compared": "prompt tokens", **comparison}
+            out["reference"] = {"source": self._reference_name(), "compared": "prompt tokens", **comparison}
         out["cost"] = self.cost_summary()
         return out
 

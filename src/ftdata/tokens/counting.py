@@ -5,12 +5,13 @@ records, so each distinct string is tokenised once: a cache keyed by the string'
 entries (when full it keeps only the strings seen more than once).
 
 The chat layout's overhead:
-- OpenAI encodings: the documented accounting (3 tokens a message, 1 more for a name, 3 to prime the
-  reply), as OpenAI's cookbook counts it.
-- A tokenizer with a chat template (Hugging Face or Mistral): the template is rendered once per
-  sequence of roles with one-token placeholder contents; the overhead is the rendered count minus the
-  placeholders', and the overhead up to each message comes from rendering the prefixes. Contents are
-  tokenised apart from the template, so a merge across a template boundary can shift a count by a token.
+- OpenAI encodings: the documented accounting (3 tokens a message plus its role's, 1 more for a name,
+  3 to prime the reply), as OpenAI's cookbook counts it.
+- A tokenizer with a chat template (Hugging Face or Mistral): each record's conversation is rendered
+  and tokenised whole, so its total is exactly the template's (tool calls are added as content tokens).
+  Positions inside it (where the prompt ends, which turns a limit cuts) come from rendering the template
+  once per sequence of roles with one-token placeholder contents, prefix by prefix; contents are
+  tokenised apart there, so a merge across a template boundary can shift a position by a token.
 - A tokenizer without a chat template: contents only (the stage reports that counts exclude a template).
 """
 
@@ -111,13 +112,24 @@ class TokenCounter:
             if first and i == prompt_len - 1:
                 result.prompt = end
         length = content_end + ends[-1]
+        if self.tokenizer.kind == "template" and not error:
+            length = self._rendered(messages, tools, fallback=length)
         if first and prompt_len == 0:
             result.prompt = tools
         if first and tools:
             result.by_role["tools"] = result.by_role.get("tools", 0) + tools
-        result.by_role["layout"] = result.by_role.get("layout", 0) + ends[-1]
+        result.by_role["layout"] = result.by_role.get("layout", 0) + max(0, length - content_end)
         result.total += length
         result.longest = max(result.longest, length)
+
+    def _rendered(self, messages: list[Message], tools: int, fallback: int) -> int:
+        """The exact count of a conversation through the chat template (tool calls counted as content)."""
+        conversation = [{"role": m.role, "content": m.content} for m in messages]
+        calls = sum(self.message(m) - self.text(m.content) for m in messages)
+        try:
+            return tools + calls + self.tokenizer.render_count(conversation, partial=messages[-1].role != "assistant")
+        except Exception:  # refused although its roles were accepted (content the template rejects)
+            return fallback
 
     def _layout(self, messages: Sequence[Message]) -> tuple[list[int], str | None]:
         """Overhead tokens up to the end of each message, then a last entry: the whole sequence's."""
@@ -127,7 +139,7 @@ class TokenCounter:
         if kind == "openai":
             ends, overhead = [], 0
             for m in messages:
-                overhead += OPENAI_TOKENS_PER_MESSAGE + (OPENAI_TOKENS_PER_NAME if m.name else 0)
+                overhead += OPENAI_TOKENS_PER_MESSAGE + self.text(m.role) + (OPENAI_TOKENS_PER_NAME if m.name else 0)
                 ends.append(overhead)
             return [*ends, overhead + OPENAI_REPLY_PRIMING], None
         roles = tuple(m.role for m in messages)
@@ -148,13 +160,14 @@ class TokenCounter:
         placeholder = self.tokenizer.count(PLACEHOLDER)
         conversation = [{"role": r, "content": PLACEHOLDER} for r in roles]
         try:
-            whole = self.tokenizer.render_count(conversation) - placeholder * len(roles)
+            # a conversation without an answer (a production prompt) is laid out as a prefix
+            whole = self.tokenizer.render_count(conversation, partial=roles[-1] != "assistant") - placeholder * len(roles)
         except Exception as e:  # templates raise on conversations they refuse (order of roles)
             return f"{self.tokenizer.name}'s chat template refuses roles {'/'.join(roles)}: {str(e).splitlines()[0][:120]}"
         ends = []
         for i in range(1, len(roles) + 1):
             try:
-                ends.append(self.tokenizer.render_count(conversation[:i]) - placeholder * i)
+                ends.append(self.tokenizer.render_count(conversation[:i], partial=True) - placeholder * i)
             except Exception:  # a prefix the template refuses: assume its overhead is already spent
                 ends.append(None)
         resolved = [whole] * len(roles)

@@ -34,8 +34,9 @@ class Tokenizer:
     def count(self, text: str) -> int:
         raise NotImplementedError
 
-    def render_count(self, messages: list[dict[str, str]]) -> int:
-        """Tokens of a whole conversation laid out by the tokenizer's chat template."""
+    def render_count(self, messages: list[dict[str, str]], partial: bool = False) -> int:
+        """Tokens of a conversation laid out by the tokenizer's chat template; partial: a prefix of one,
+        which a template's checks of a whole training conversation would refuse."""
         raise NotImplementedError
 
 
@@ -95,7 +96,7 @@ class HFTokenizer(Tokenizer):
     def count(self, text: str) -> int:
         return len(self._backend.encode(text, add_special_tokens=False).ids)
 
-    def render_count(self, messages: list[dict[str, str]]) -> int:
+    def render_count(self, messages: list[dict[str, str]], partial: bool = False) -> int:
         text = self._tokenizer.apply_chat_template(messages, tokenize=False)
         return len(self._backend.encode(text, add_special_tokens=False).ids)
 
@@ -106,10 +107,11 @@ class MistralTokenizer(Tokenizer):
     kind = "template"
 
     def __init__(self, name: str, path: Path):
+        from mistral_common.protocol.instruct.validator import ValidationMode
         from mistral_common.tokens.tokenizers.mistral import MistralTokenizer as _Mistral
 
-        try:
-            self._mistral = _Mistral.from_file(str(path))
+        try:  # fine-tuning mode: Mistral's own checks of a training conversation (role order, last turn)
+            self._mistral = _Mistral.from_file(str(path), mode=ValidationMode.finetuning)
         except ImportError as e:
             raise UsageError(f"mistral:{path.name} needs an optional package: {e}; or use mistral:tekken") from None
         self.name = name
@@ -118,7 +120,7 @@ class MistralTokenizer(Tokenizer):
     def count(self, text: str) -> int:
         return len(self._raw.encode(text, bos=False, eos=False))
 
-    def render_count(self, messages: list[dict[str, str]]) -> int:
+    def render_count(self, messages: list[dict[str, str]], partial: bool = False) -> int:
         from mistral_common.protocol.instruct.messages import AssistantMessage, SystemMessage, ToolMessage, UserMessage
         from mistral_common.protocol.instruct.request import ChatCompletionRequest
 
@@ -130,6 +132,8 @@ class MistralTokenizer(Tokenizer):
                 raise ValueError(f"Mistral has no role {m['role']!r}")
             converted.append(cls(content=m["content"], tool_call_id="a0000000b") if cls is ToolMessage else cls(content=m["content"]))
         request = ChatCompletionRequest(messages=converted)
+        if not partial:
+            return len(self._mistral.encode_chat_completion(request).tokens)
         instruct = self._mistral._instruct_request_normalizer.from_chat_completion_request(request)
         return len(self._mistral.instruct_tokenizer.encode_instruct(instruct).tokens)
 
