@@ -3,6 +3,7 @@
 from .parse import ParseStage
 from .profile import ProfileStage
 from .schema import SchemaStage
+from .tokens import TokensStage
 from .tools import ToolsStage
 
 STAGES = [
@@ -10,4 +11,5 @@ STAGES = [
     SchemaStage,
     ProfileStage,
     ToolsStage,
+    TokensStage,
 ]

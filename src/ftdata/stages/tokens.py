@@ -24,7 +24,7 @@ class TokensOptions:
     limit: int | None = None  # training limit in tokens; default: the model's (rules/models.toml)
     reference: str | None = None  # production traffic: JSONL records, or a length summary (docs/tokens.md)
     reference_lengths: list[int] = field(default_factory=list)  # or production prompt lengths given inline
-    reference_alpha: float = 0.01  # K004 needs a KS p-value below this...
+    reference_alpha: float = 0.01  # K003 needs a KS p-value below this...
     reference_distance: float = 0.2  # ...and a KS distance of at least this,
     reference_ratio: float = 2.0  # or a p50/p90 prompt-length ratio beyond this factor either way
     prices: list[dict[str, Any]] = field(default_factory=list)  # extra or replacement prices
@@ -56,9 +56,11 @@ class TokensStage(Stage):
         self.splits: dict[str, _Split] = defaultdict(_Split)
         self.by_role: dict[str, int] = defaultdict(int)
         self._comparison: dict[str, Any] | None = None
+        self.skipped = 0
 
     def check(self, example: Example) -> Iterable[Problem]:
-        if example.messages is None:
+        if example.messages is None or example.has_error():  # rejected records are neither trained nor billed
+            self.skipped += 1
             return
         counts = self.counter.example(example, self.limit)
         split = self.splits[example.split]
@@ -69,28 +71,26 @@ class TokensStage(Stage):
         for role, tokens in counts.by_role.items():
             self.by_role[role] += tokens
         if counts.template_error:
-            yield Problem("K005", f"{counts.template_error}; counted without the template's tokens")
+            yield Problem("K004", f"{counts.template_error}; counted without the template's tokens")
         if self.limit is not None and counts.longest > self.limit:
             yield Problem("K001", f"{counts.longest} tokens ({self.tokenizer.name}), over the {self.limit}-token "
                                   f"training limit{self._of_model()}: {counts.longest - self.limit} would be cut")
         for path in counts.cut_turns:
-            yield Problem("K003", f"this assistant turn ends past the {self.limit}-token training limit"
+            yield Problem("K002", f"this assistant turn ends past the {self.limit}-token training limit"
                                   f"{self._of_model()} and is cut", field=path)
-        if counts.trainable == 0:
-            yield Problem("K002", "no assistant turn with a weight other than 0 has any tokens: nothing to learn")
 
     def _of_model(self) -> str:
         return f" of {self.model.key}" if self.model and not self.options.limit else ""
 
     def finish(self) -> Iterable[tuple[Ref | None, Problem]]:
         if self.tokenizer.kind == "plain":
-            yield None, Problem("K006", f"{self.tokenizer.name} has no chat template: counts cover message "
+            yield None, Problem("K005", f"{self.tokenizer.name} has no chat template: counts cover message "
                                         "contents only, not the template's special tokens")
         comparison = self._reference()
         if comparison and reference.diverges(comparison, self.options.reference_alpha,
                                              self.options.reference_distance, self.options.reference_ratio):
             ratios = comparison["train_to_reference_ratio"]
-            yield None, Problem("K004", f"training prompt lengths differ from {self._reference_name()}: KS distance "
+            yield None, Problem("K003", f"training prompt lengths differ from {self._reference_name()}: KS distance "
                                         f"{comparison['ks_statistic']} (p={comparison['p_value']}), median ratio "
                                         f"{ratios['p50']}, 90th-percentile ratio {ratios['p90']} (train/reference)")
 
@@ -120,6 +120,7 @@ class TokensStage(Stage):
                        "plain": "none (no chat template)"}[self.tokenizer.kind],
             "model": self.model.key if self.model else None,
             "limit": self.limit,
+            "records_skipped": self.skipped,  # unparsed or already rejected by an earlier stage
             "total_tokens": int(all_totals.sum(dtype=np.int64)),
             "trainable_tokens": sum(s.trainable for s in self.splits.values()),
             "tokens_per_record": stats.summarize(all_totals),

@@ -202,5 +202,9 @@ def estimate(price: Price, lengths: np.ndarray, counted_with: str, epochs: int |
     return result
 
 
-def sort_key(e: Estimate) -> tuple[float, float]:
-    return (e.total_usd or e.training_usd)[0], e.training_usd[1]
+def sort_key(e: Estimate) -> tuple[bool, float, float]:
+    """Cheapest first: by total cost of ownership when asked for (rows without one last), else training."""
+    wanted_total = e.months > 0 or any("no inference price" in n for n in e.notes)
+    if wanted_total:
+        return e.total_usd is None, (e.total_usd or e.training_usd)[0], e.training_usd[1]
+    return False, e.training_usd[0], e.training_usd[1]

@@ -24,6 +24,7 @@ from ..records import Example, Message
 from .tokenizers import OPENAI_REPLY_PRIMING, OPENAI_TOKENS_PER_MESSAGE, OPENAI_TOKENS_PER_NAME, Tokenizer
 
 PLACEHOLDER = "x"
+PLACEHOLDER_CALL = "f"
 TEMPLATE_ROLES = ("system", "user", "assistant", "tool")
 
 
@@ -113,7 +114,9 @@ class TokenCounter:
                 result.prompt = end
         length = content_end + ends[-1]
         if self.tokenizer.kind == "template" and not error:
-            length = self._rendered(messages, tools, fallback=length)
+            length, refused = self._rendered(messages, tools, fallback=length)
+            if refused and first:
+                result.template_error = refused
         if first and prompt_len == 0:
             result.prompt = tools
         if first and tools:
@@ -122,14 +125,16 @@ class TokenCounter:
         result.total += length
         result.longest = max(result.longest, length)
 
-    def _rendered(self, messages: list[Message], tools: int, fallback: int) -> int:
-        """The exact count of a conversation through the chat template (tool calls counted as content)."""
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
-        calls = sum(self.message(m) - self.text(m.content) for m in messages)
+    def _rendered(self, messages: list[Message], tools: int, fallback: int) -> tuple[int, str | None]:
+        """The exact count of a conversation through the chat template (tool calls too, when it renders
+        them), or the fallback and why the template refused this content."""
+        layout = self._layouts.get(_signature(messages))
+        calls = sum(self.message(m) - self.text(m.content) for m in messages) if isinstance(layout, tuple) and layout[1] else 0
         try:
-            return tools + calls + self.tokenizer.render_count(conversation, partial=messages[-1].role != "assistant")
-        except Exception:  # refused although its roles were accepted (content the template rejects)
-            return fallback
+            partial = messages[-1].role != "assistant"
+            return tools + calls + self.tokenizer.render_count(chat_dicts(messages), partial=partial), None
+        except Exception as e:  # refused although its roles were accepted: the content itself
+            return fallback, f"{self.tokenizer.name}'s chat template refuses this conversation: {_first_line(e)}"
 
     def _layout(self, messages: Sequence[Message]) -> tuple[list[int], str | None]:
         """Overhead tokens up to the end of each message, then a last entry: the whole sequence's."""
@@ -142,32 +147,40 @@ class TokenCounter:
                 overhead += OPENAI_TOKENS_PER_MESSAGE + self.text(m.role) + (OPENAI_TOKENS_PER_NAME if m.name else 0)
                 ends.append(overhead)
             return [*ends, overhead + OPENAI_REPLY_PRIMING], None
-        roles = tuple(m.role for m in messages)
-        layout = self._layouts.get(roles)
+        signature = _signature(messages)
+        layout = self._layouts.get(signature)
         if layout is None:
-            layout = self._probe(roles)
+            layout = self._probe(messages)
             if len(self._layouts) < 10_000:
-                self._layouts[roles] = layout
+                self._layouts[signature] = layout
         if isinstance(layout, str):
             return [0] * (len(messages) + 1), layout
-        return layout, None
+        return layout[0], None
 
-    def _probe(self, roles: tuple[str, ...]) -> list[int] | str:
-        """Render the template over placeholder messages: overhead per prefix, or why it failed."""
+    def _probe(self, messages: Sequence[Message]) -> tuple[list[int], bool] | str:
+        """Render the template over placeholder messages: (overhead per prefix, whether the template
+        leaves tool calls out), or why it refused them."""
+        roles = [m.role for m in messages]
         unknown = [r for r in roles if r not in TEMPLATE_ROLES]
         if unknown:
             return f"the chat template has no role {unknown[0]!r}"
-        placeholder = self.tokenizer.count(PLACEHOLDER)
-        conversation = [{"role": r, "content": PLACEHOLDER} for r in roles]
+        conversation = chat_dicts(messages, placeholder=True)
+        per_call = self.tokenizer.count(PLACEHOLDER_CALL) + self.tokenizer.count("{}")
+        placeholders = [per_call * len(m.tool_calls) or self.tokenizer.count(PLACEHOLDER) for m in messages]
         try:
             # a conversation without an answer (a production prompt) is laid out as a prefix
-            whole = self.tokenizer.render_count(conversation, partial=roles[-1] != "assistant") - placeholder * len(roles)
+            rendered = self.tokenizer.render_count(conversation, partial=roles[-1] != "assistant")
         except Exception as e:  # templates raise on conversations they refuse (order of roles)
-            return f"{self.tokenizer.name}'s chat template refuses roles {'/'.join(roles)}: {str(e).splitlines()[0][:120]}"
+            return f"{self.tokenizer.name}'s chat template refuses roles {'/'.join(roles)}: {_first_line(e)}"
+        drops_calls = any(m.tool_calls for m in messages) and rendered == self._render_or_none(
+            [{k: v for k, v in d.items() if k != "tool_calls"} for d in conversation])
+        if drops_calls:  # the template renders no tool calls: they are not placeholders it counted
+            placeholders = [0 if m.tool_calls else self.tokenizer.count(PLACEHOLDER) for m in messages]
+        whole = rendered - sum(placeholders)
         ends = []
         for i in range(1, len(roles) + 1):
             try:
-                ends.append(self.tokenizer.render_count(conversation[:i], partial=True) - placeholder * i)
+                ends.append(self.tokenizer.render_count(conversation[:i], partial=True) - sum(placeholders[:i]))
             except Exception:  # a prefix the template refuses: assume its overhead is already spent
                 ends.append(None)
         resolved = [whole] * len(roles)
@@ -175,4 +188,39 @@ class TokenCounter:
         for i in range(len(roles) - 1, -1, -1):
             later = ends[i] if ends[i] is not None else later
             resolved[i] = later
-        return [*resolved, whole]
+        return [*resolved, whole], drops_calls
+
+    def _render_or_none(self, conversation: list[dict]) -> int | None:
+        try:
+            return self.tokenizer.render_count(conversation, partial=True)
+        except Exception:  # e.g. Mistral refuses an assistant turn left empty without its calls
+            return None
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0][:160]
+
+
+def _signature(messages: Sequence[Message]) -> tuple[tuple[str, int], ...]:
+    return tuple((m.role, len(m.tool_calls)) for m in messages)
+
+
+def chat_dicts(messages: Sequence[Message], placeholder: bool = False) -> list[dict]:
+    """Messages as chat templates take them, tool calls in OpenAI's shape; placeholders for probing."""
+    out, calls_made = [], 0
+    for m in messages:
+        # a placeholder call carries no text: Mistral refuses an assistant turn with both
+        entry: dict = {"role": m.role, "content": (PLACEHOLDER if not m.tool_calls else "") if placeholder else m.content}
+        if m.tool_calls:
+            entry["tool_calls"] = []
+            for call in m.tool_calls:
+                calls_made += 1
+                args = call.arguments if isinstance(call.arguments, str) else orjson.dumps(call.arguments).decode()
+                entry["tool_calls"].append({
+                    "id": f"{calls_made:09d}" if placeholder else (call.id or f"{calls_made:09d}"), "type": "function",
+                    "function": {"name": PLACEHOLDER_CALL if placeholder else (call.name or ""),
+                                 "arguments": "{}" if placeholder else args}})
+        if m.role == "tool":
+            entry["tool_call_id"] = f"{calls_made:09d}" if placeholder else (m.tool_call_id or "")
+        out.append(entry)
+    return out

@@ -34,7 +34,7 @@ class Tokenizer:
     def count(self, text: str) -> int:
         raise NotImplementedError
 
-    def render_count(self, messages: list[dict[str, str]], partial: bool = False) -> int:
+    def render_count(self, messages: list[dict[str, Any]], partial: bool = False) -> int:
         """Tokens of a conversation laid out by the tokenizer's chat template; partial: a prefix of one,
         which a template's checks of a whole training conversation would refuse."""
         raise NotImplementedError
@@ -96,7 +96,7 @@ class HFTokenizer(Tokenizer):
     def count(self, text: str) -> int:
         return len(self._backend.encode(text, add_special_tokens=False).ids)
 
-    def render_count(self, messages: list[dict[str, str]], partial: bool = False) -> int:
+    def render_count(self, messages: list[dict[str, Any]], partial: bool = False) -> int:
         text = self._tokenizer.apply_chat_template(messages, tokenize=False)
         return len(self._backend.encode(text, add_special_tokens=False).ids)
 
@@ -120,17 +120,26 @@ class MistralTokenizer(Tokenizer):
     def count(self, text: str) -> int:
         return len(self._raw.encode(text, bos=False, eos=False))
 
-    def render_count(self, messages: list[dict[str, str]], partial: bool = False) -> int:
+    def render_count(self, messages: list[dict[str, Any]], partial: bool = False) -> int:
         from mistral_common.protocol.instruct.messages import AssistantMessage, SystemMessage, ToolMessage, UserMessage
         from mistral_common.protocol.instruct.request import ChatCompletionRequest
+        from mistral_common.protocol.instruct.tool_calls import FunctionCall, ToolCall
 
-        classes = {"system": SystemMessage, "user": UserMessage, "assistant": AssistantMessage, "tool": ToolMessage}
         converted = []
         for m in messages:
-            cls = classes.get(m["role"])
-            if cls is None:
-                raise ValueError(f"Mistral has no role {m['role']!r}")
-            converted.append(cls(content=m["content"], tool_call_id="a0000000b") if cls is ToolMessage else cls(content=m["content"]))
+            role, content = m["role"], m["content"]
+            if role == "system":
+                converted.append(SystemMessage(content=content))
+            elif role == "user":
+                converted.append(UserMessage(content=content))
+            elif role == "assistant":
+                calls = [ToolCall(id=c["id"], function=FunctionCall(name=c["function"]["name"], arguments=c["function"]["arguments"]))
+                         for c in m.get("tool_calls", [])]
+                converted.append(AssistantMessage(content=content or None, tool_calls=calls or None))
+            elif role == "tool":
+                converted.append(ToolMessage(content=content, tool_call_id=m.get("tool_call_id") or None))
+            else:
+                raise ValueError(f"Mistral has no role {role!r}")
         request = ChatCompletionRequest(messages=converted)
         if not partial:
             return len(self._mistral.encode_chat_completion(request).tokens)
@@ -159,6 +168,7 @@ def load_tokenizer(spec: str) -> Tokenizer:
 
 
 def _load_hf(target: str, name: str | None = None) -> Tokenizer:
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "PyTorch was not found" on import
     import transformers
 
     transformers.logging.set_verbosity_error()
