@@ -124,6 +124,8 @@ class TokensStage(Stage):
             "total_tokens": int(all_totals.sum(dtype=np.int64)),
             "trainable_tokens": sum(s.trainable for s in self.splits.values()),
             "tokens_per_record": stats.summarize(all_totals),
+            "prompt_tokens_per_record": stats.summarize(np.concatenate(
+                [s.prompts.numpy() for s in self.splits.values()] or [np.zeros(0, np.uint32)])),
             "histogram": stats.histogram(all_totals),
             "messages_per_record": stats.summarize(all_messages),
             "role_shares": stats.role_shares(dict(self.by_role)),

@@ -53,6 +53,7 @@ class Estimate:
     counted_with: str
     inference_usd_per_month: float | None = None
     months: int = 0
+    total_wanted: bool = False  # requests per month were given
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -193,6 +194,7 @@ def estimate(price: Price, lengths: np.ndarray, counted_with: str, epochs: int |
     result = Estimate(price=price, examples=examples, epochs=epochs, billed_tokens=tokens, training_usd=usd,
                       counted_with=counted_with, notes=notes)
     if requests_per_month is not None:
+        result.total_wanted = True
         if price.input_per_million is None or price.output_per_million is None:
             result.notes.append("no inference price: total cost of ownership not computed")
         else:
@@ -204,7 +206,6 @@ def estimate(price: Price, lengths: np.ndarray, counted_with: str, epochs: int |
 
 def sort_key(e: Estimate) -> tuple[bool, float, float]:
     """Cheapest first: by total cost of ownership when asked for (rows without one last), else training."""
-    wanted_total = e.months > 0 or any("no inference price" in n for n in e.notes)
-    if wanted_total:
+    if e.total_wanted:
         return e.total_usd is None, (e.total_usd or e.training_usd)[0], e.training_usd[1]
     return False, e.training_usd[0], e.training_usd[1]
