@@ -1,8 +1,8 @@
 """Counting what training sees: content tokens, the chat layout's overhead, trainable tokens.
 
 Tokenisation is the costliest step of a check, and system prompts and few-shot blocks repeat across
-records, so each distinct string is tokenised once: a cache keyed by the string's hash, bounded in
-entries (when full it keeps only the strings seen more than once).
+records, so each distinct string is tokenised once: a cache keyed by the string's (64-bit) hash,
+bounded in entries; when full it starts afresh, so a repeated string is re-counted once per cycle.
 
 The chat layout's overhead:
 - OpenAI encodings: the documented accounting (3 tokens a message plus its role's, 1 more for a name,
@@ -45,7 +45,6 @@ class TokenCounter:
         self.tokenizer = tokenizer
         self.cache_entries = cache_entries
         self._counts: dict[int, int] = {}
-        self._repeated: set[int] = set()
         self._layouts: dict[tuple[str, ...], list[int] | str] = {}
         self.strings_tokenised = 0
         self.cache_hits = 0
@@ -58,13 +57,11 @@ class TokenCounter:
         count = self._counts.get(key)
         if count is not None:
             self.cache_hits += 1
-            self._repeated.add(key)
             return count
         count = self.tokenizer.count(text)
         self.strings_tokenised += 1
-        if len(self._counts) >= self.cache_entries:
-            self._counts = {k: self._counts[k] for k in self._repeated if k in self._counts}
-            self._repeated = set()
+        if len(self._counts) >= self.cache_entries:  # bounded: start afresh; repeated strings return at once
+            self._counts = {}
         self._counts[key] = count
         return count
 
