@@ -200,3 +200,25 @@ def test_online_only_tokenizer_names_the_offline_alternatives(monkeypatch):
     assert "\n" not in message and "llama3" in message and "o200k_base" in message
     with pytest.raises(UsageError, match="no such file"):
         load_tokenizer("hf:./missing/tokenizer.json")
+
+
+def test_mistral_tool_call_conversation_equals_mistral_common():
+    from mistral_common.protocol.instruct.messages import AssistantMessage, ToolMessage, UserMessage
+    from mistral_common.protocol.instruct.request import ChatCompletionRequest
+    from mistral_common.protocol.instruct.tool_calls import FunctionCall
+    from mistral_common.protocol.instruct.tool_calls import ToolCall as MistralToolCall
+
+    tokenizer = load_tokenizer("mistral:tekken")
+    ex = example([("user", "Weather in Paris?"), ("assistant", ""), ("tool", "18C, sunny"),
+                  ("assistant", "It is 18C and sunny.")])
+    ex.messages[1].tool_calls = [ToolCall(id="abcDEF123", name="get_weather", arguments='{"city": "Paris"}', path="x")]
+    ex.messages[2].tool_call_id = "abcDEF123"
+    request = ChatCompletionRequest(messages=[
+        UserMessage(content="Weather in Paris?"),
+        AssistantMessage(tool_calls=[MistralToolCall(id="abcDEF123", function=FunctionCall(
+            name="get_weather", arguments='{"city": "Paris"}'))]),
+        ToolMessage(content="18C, sunny", tool_call_id="abcDEF123"),
+        AssistantMessage(content="It is 18C and sunny.")])
+    own = tokenizer._mistral.encode_chat_completion(request).tokens
+    counts = TokenCounter(tokenizer).example(ex)
+    assert counts.template_error is None and counts.total == len(own)

@@ -15,6 +15,7 @@ The chat layout's overhead:
 - A tokenizer without a chat template: contents only (the stage reports that counts exclude a template).
 """
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -203,8 +204,9 @@ def _signature(messages: Sequence[Message]) -> tuple[tuple[str, int], ...]:
 
 
 def chat_dicts(messages: Sequence[Message], placeholder: bool = False) -> list[dict]:
-    """Messages as chat templates take them, tool calls in OpenAI's shape; placeholders for probing."""
-    out, calls_made = [], 0
+    """Messages as chat templates take them, tool calls in OpenAI's shape; placeholders for probing.
+    Calls and results without ids (ShareGPT-style data) get ids in order, as a trainer would pair them."""
+    out, calls_made, unanswered = [], 0, deque()
     for m in messages:
         # a placeholder call carries no text: Mistral refuses an assistant turn with both
         entry: dict = {"role": m.role, "content": (PLACEHOLDER if not m.tool_calls else "") if placeholder else m.content}
@@ -212,12 +214,15 @@ def chat_dicts(messages: Sequence[Message], placeholder: bool = False) -> list[d
             entry["tool_calls"] = []
             for call in m.tool_calls:
                 calls_made += 1
+                call_id = f"{calls_made:09d}" if placeholder or not call.id else call.id
+                unanswered.append(call_id)
                 args = call.arguments if isinstance(call.arguments, str) else orjson.dumps(call.arguments).decode()
                 entry["tool_calls"].append({
-                    "id": f"{calls_made:09d}" if placeholder else (call.id or f"{calls_made:09d}"), "type": "function",
+                    "id": call_id, "type": "function",
                     "function": {"name": PLACEHOLDER_CALL if placeholder else (call.name or ""),
                                  "arguments": "{}" if placeholder else args}})
         if m.role == "tool":
-            entry["tool_call_id"] = f"{calls_made:09d}" if placeholder else (m.tool_call_id or "")
+            answered = unanswered.popleft() if unanswered else f"{calls_made:09d}"
+            entry["tool_call_id"] = answered if placeholder or not m.tool_call_id else m.tool_call_id
         out.append(entry)
     return out
