@@ -1,0 +1,51 @@
+"""Dataset formats: detection, conversion to the canonical `Example`, and back.
+
+Each format is a `Format` object in one of this package's modules. Detection tries them in
+`DETECTION_ORDER`: the most specific key signature first (a preference pair before a chat).
+"""
+
+from collections.abc import Iterable
+
+from ..errors import UsageError
+from ..records import Example
+from .base import Format
+from .alpaca import ALPACA
+from .gemini import GEMINI
+from .openai import OPENAI_CHAT, OPENAI_PREFERENCE
+from .sharegpt import SHAREGPT, SHAREGPT_PREFERENCE
+from .trl import PROMPT_COMPLETION, TEXT, TRL_PREFERENCE
+
+DETECTION_ORDER: tuple[Format, ...] = (
+    OPENAI_PREFERENCE,
+    SHAREGPT_PREFERENCE,
+    TRL_PREFERENCE,
+    OPENAI_CHAT,
+    SHAREGPT,
+    GEMINI,
+    ALPACA,
+    PROMPT_COMPLETION,
+    TEXT,
+)
+FORMATS = {f.name: f for f in DETECTION_ORDER}
+
+
+def detect(data: dict) -> Format | None:
+    for fmt in DETECTION_ORDER:
+        if fmt.matches(data):
+            return fmt
+    return None
+
+
+def get(name: str) -> Format:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise UsageError(f"unknown format {name!r}; known: {', '.join(FORMATS)}") from None
+
+
+def signatures() -> Iterable[str]:
+    """How each format is recognised, for messages about unrecognised records."""
+    return (f"{' + '.join(f.keys)} ({f.name})" for f in DETECTION_ORDER)
+
+
+__all__ = ["DETECTION_ORDER", "FORMATS", "Format", "Example", "detect", "get", "signatures"]

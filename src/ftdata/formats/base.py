@@ -1,0 +1,108 @@
+"""The format interface and the OpenAI-style message mapping several formats share."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..records import Example, Message, ToolCall
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    keys: tuple[str, ...]  # the keys that identify it; all must be present
+    fields: tuple[str, ...]  # every top-level key it defines; others are the user's metadata
+    read: Callable[[dict, Example], None]  # fills the example's conversation from a record
+    write: Callable[[Example], tuple[dict, list[str]]]  # a record from an example, and what it dropped
+    conversational: bool = True  # text-only formats have no roles to check
+    preference: bool = False
+
+    def matches(self, data: dict) -> bool:
+        return all(key in data for key in self.keys)
+
+
+def text_of(content: Any) -> tuple[str, list[str]]:
+    """The text of an OpenAI-style content (string, list of parts or null) and its image URLs."""
+    if isinstance(content, str):
+        return content, []
+    texts, images = [], []
+    if isinstance(content, list):
+        for part in content:
+            if not isinstance(part, dict):
+                continue
+            if isinstance(part.get("text"), str):
+                texts.append(part["text"])
+            image = part.get("image_url")
+            if isinstance(image, dict) and isinstance(image.get("url"), str):
+                images.append(image["url"])
+    return "\n".join(texts), images
+
+
+def read_openai_message(m: Any, path: str) -> Message:
+    if not isinstance(m, dict):
+        return Message(role="", content="", path=path, content_path=path, has_content=False)
+    text, images = text_of(m.get("content"))
+    role = m.get("role") if isinstance(m.get("role"), str) else ""
+    calls = []
+    for i, call in enumerate(m.get("tool_calls") or [] if isinstance(m.get("tool_calls"), list) else []):
+        call = call if isinstance(call, dict) else {}
+        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        calls.append(ToolCall(call.get("id"), function.get("name"), function.get("arguments"), f"{path}.tool_calls[{i}]"))
+    legacy = m.get("function_call")
+    if isinstance(legacy, dict):
+        calls.append(ToolCall(None, legacy.get("name"), legacy.get("arguments"), f"{path}.function_call"))
+    return Message(
+        role=role,
+        content=text,
+        path=path,
+        content_path=f"{path}.content",
+        source_role=role,
+        weight=m.get("weight"),
+        name=m.get("name") if isinstance(m.get("name"), str) else None,
+        tool_calls=calls,
+        tool_call_id=m.get("tool_call_id") if isinstance(m.get("tool_call_id"), str) else None,
+        images=images,
+        has_content=m.get("content") is not None,
+    )
+
+
+def read_openai_messages(value: Any, path: str) -> list[Message]:
+    if not isinstance(value, list):
+        return []
+    return [read_openai_message(m, f"{path}[{i}]") for i, m in enumerate(value)]
+
+
+def write_openai_message(msg: Message) -> dict:
+    out: dict[str, Any] = {"role": msg.role}
+    if msg.images:
+        parts: list[dict] = [{"type": "text", "text": msg.content}] if msg.content else []
+        parts += [{"type": "image_url", "image_url": {"url": url}} for url in msg.images]
+        out["content"] = parts
+    else:
+        out["content"] = msg.content if (msg.has_content or not msg.tool_calls) else None
+    if msg.name is not None:
+        out["name"] = msg.name
+    if msg.weight is not None:
+        out["weight"] = msg.weight
+    if msg.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in msg.tool_calls
+        ]
+    if msg.tool_call_id is not None:
+        out["tool_call_id"] = msg.tool_call_id
+    return out
+
+
+def plain_turns(messages: list[Message]) -> list[str]:
+    """What a text-only target cannot hold of these messages, named for the user."""
+    dropped = []
+    for m in messages:
+        if m.tool_calls or m.tool_call_id or m.role == "tool":
+            dropped.append(f"{m.path}: tool calls")
+        if m.images:
+            dropped.append(f"{m.path}: images")
+        if m.weight is not None:
+            dropped.append(f"{m.path}.weight")
+        if m.name is not None:
+            dropped.append(f"{m.path}.name")
+    return dropped

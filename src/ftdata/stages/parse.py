@@ -1,0 +1,110 @@
+"""Parsing each record's bytes as a JSON object, and saying precisely why when that fails.
+
+The fast path is one orjson parse. Only a record that fails it (or may hide a duplicate key) pays for
+the slower diagnosis with the standard library, which can name the column, the key or the bad value.
+"""
+
+import json
+from collections.abc import Iterator
+
+import orjson
+
+from ..records import Example
+from .base import Problem, Stage
+
+_UNICODE_COLON = (b"\\u003a", b"\\u003A")
+
+
+class ParseStage(Stage):
+    name = "parse"
+
+    def check(self, example: Example) -> Iterator[Problem]:
+        if example.data is not None or not example.raw:  # parsed by the reader, or too large to load
+            return
+        raw = example.raw
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield from self._diagnose(example)
+            return
+        if not isinstance(data, dict):
+            yield Problem("F002", f"expected a JSON object, found {_json_type(data)}")
+            return
+        if _may_have_duplicate_keys(raw, data):
+            duplicate = _first_duplicate_key(raw)
+            if duplicate:
+                yield Problem("F010", f"key {duplicate!r} appears twice in one object; parsers keep only one value")
+        example.data = data
+
+    def _diagnose(self, example: Example) -> Iterator[Problem]:
+        raw = example.raw
+        nul = raw.find(b"\x00")
+        if nul >= 0:
+            yield Problem("F006", f"raw NUL byte at column {nul + 1}")
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            yield Problem("F003", f"invalid UTF-8 at byte {e.start + 1} ({raw[e.start:e.start + 4]!r})")
+            return
+        non_finite: list[str] = []
+        try:
+            data = json.loads(text, parse_constant=lambda name: non_finite.append(name) or float(name))
+        except RecursionError:
+            yield Problem("F008", "nesting is too deep for a JSON parser")
+            return
+        except json.JSONDecodeError as e:
+            yield Problem("F001", f"not valid JSON: {e.msg[0].lower() + e.msg[1:]} at column {e.colno}"
+                          + (f" of its line {e.lineno}" if e.lineno > 1 else ""))
+            return
+        if non_finite:
+            yield Problem("F009", f"{non_finite[0]} is not a JSON number (providers refuse NaN and Infinity)")
+        elif _depth_exceeds(data, 1000):
+            yield Problem("F008", "nesting is deeper than 1,000 levels")
+            return
+        if isinstance(data, dict):
+            example.data = data  # keep checking the rest of the record
+        else:
+            yield Problem("F002", f"expected a JSON object, found {_json_type(data)}")
+
+
+def _may_have_duplicate_keys(raw: bytes, data: dict) -> bool:
+    """True when parsing may have dropped a key.
+
+    Every key/value pair owns one structural colon, and colons in strings survive re-serialisation,
+    so a compact dump with fewer colons than the input lost a pair: a duplicate key. An escaped
+    colon (\\u003a) would add one back, so its presence sends the record to the exact check too.
+    """
+    return orjson.dumps(data).count(b":") < raw.count(b":") or any(u in raw for u in _UNICODE_COLON)
+
+
+def _first_duplicate_key(raw: bytes) -> str | None:
+    found: list[str] = []
+
+    def pairs(items: list[tuple[str, object]]) -> dict:
+        seen = set()
+        for key, _ in items:
+            if key in seen and not found:
+                found.append(key)
+            seen.add(key)
+        return dict(items)
+
+    json.loads(raw, object_pairs_hook=pairs)
+    return found[0] if found else None
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _json_type(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")

@@ -1,0 +1,289 @@
+"""Reading inputs into records, streaming: JSON Lines (also gzipped), .json arrays, Parquet, stdin.
+
+Memory stays flat whatever the file size: JSON Lines are split from 1 MiB chunks, a .json array is
+delimited element by element, Parquet is read in row batches. Every non-blank line becomes exactly one
+record, even when it is not JSON (the parse stage judges it), so clean + rejected always adds up.
+"""
+
+import gzip
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from ..errors import InputError
+from ..records import Example, Ref
+from .base import InputFile, Problem, Stage
+
+CHUNK = 1 << 20
+BOM = b"\xef\xbb\xbf"
+_WHITESPACE = b" \t\r\n"
+# A JSON string, or a bracket; a lone quote means a string runs past the end of the buffer.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]', re.DOTALL)
+_SPACES = re.compile(rb"[ \t\r\n]*")
+_SCALAR_END = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[,\]]', re.DOTALL)
+
+
+@dataclass
+class ReadOptions:
+    max_record_bytes: int = 64 << 20
+
+
+def check_readable(path: str) -> None:
+    """Fail early, in one line, for an input that cannot be opened."""
+    if path == "-":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{path}: is a directory; pass the dataset files inside it")
+    if not p.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        with p.open("rb"):
+            pass
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+
+
+class ReadStage(Stage):
+    """The source of the pipeline: yields one Example per record of every input."""
+
+    name = "read"
+    Options = ReadOptions
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.bytes_read = 0  # of the current input, for the progress bar
+        self.loose: list = []  # findings that belong to no record (blank lines, empty inputs)
+        self.records_per_file: dict[str, int] = {}
+
+    def records(self, inputs: list[InputFile]) -> Iterator[Example]:
+        index = 0
+        for source in inputs:
+            count = 0
+            for example in self._read(source, index):
+                count += 1
+                yield example
+            index += count
+            self.records_per_file[source.path] = count
+            if count == 0:
+                self._loose(Ref(source.path, None), Problem("F012", "no records in this input"))
+
+    def _read(self, source: InputFile, start: int) -> Iterator[Example]:
+        path = source.path
+        self.bytes_read = 0
+        if path != "-" and Path(path).suffix == ".parquet":
+            yield from self._parquet(source, start)
+            return
+        stream = _open(path)
+        try:
+            first = stream.read(CHUNK)
+            if first.startswith(BOM):
+                first = first[len(BOM):]
+                self._loose(Ref(path, 1), Problem("F004", "file starts with a UTF-8 byte order mark (EF BB BF); ignored"))
+            lines_only = Path(path).suffix in (".jsonl", ".ndjson") or path.endswith((".jsonl.gz", ".ndjson.gz"))
+            if not lines_only and first.lstrip(_WHITESPACE).startswith(b"["):
+                units = self._array_elements(first, stream, path)
+            else:
+                units = self._lines(first, stream, path)
+            index = start
+            for line, raw, problem in units:
+                example = Example(index=index, file=path, line=line, raw=raw, split=source.split)
+                if problem:
+                    self.add(example, problem)
+                index += 1
+                yield example
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            raise InputError(f"{path}: read failed: {e}") from None
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+    def _lines(self, data: bytes, stream: BinaryIO, path: str) -> Iterator[tuple[int, bytes, Problem | None]]:
+        limit = self.options.max_record_bytes
+        pending = b""
+        line_no = 0
+        offset = 0  # byte offset of the start of the next line
+        skipped = 0  # bytes of an oversized line being drained, or 0
+        while data:
+            self.bytes_read += len(data)
+            if skipped:
+                newline = data.find(b"\n")
+                if newline < 0:
+                    skipped += len(data)
+                    data = stream.read(CHUNK)
+                    continue
+                line_no += 1
+                yield line_no, b"", self._too_long(skipped + newline, offset)
+                offset += skipped + newline + 1
+                skipped, data = 0, data[newline + 1:]
+            lines = (pending + data).split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                line_no += 1
+                size = len(line) + 1
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if not line or line.isspace():
+                    self._loose(Ref(path, line_no), Problem("F005", "blank line"))
+                elif len(line) > limit:
+                    yield line_no, b"", self._too_long(len(line), offset)
+                else:
+                    yield line_no, line, None
+                offset += size
+            if len(pending) > limit:
+                skipped, pending = len(pending), b""
+            data = stream.read(CHUNK)
+        if skipped:
+            yield line_no + 1, b"", self._too_long(skipped, offset)
+        elif pending.rstrip(b"\r") and not pending.isspace():
+            pending = pending.rstrip(b"\r")
+            yield line_no + 1, pending, None if len(pending) <= limit else self._too_long(len(pending), offset)
+
+    def _too_long(self, size: int, offset: int) -> Problem:
+        return Problem(
+            "F007",
+            f"record is {size:,} bytes, over the {self.options.max_record_bytes:,}-byte limit "
+            f"(bytes {offset:,}-{offset + size:,} of the input); not loaded",
+        )
+
+    def _array_elements(self, buf: bytes, stream: BinaryIO, path: str) -> Iterator[tuple[int, bytes, Problem | None]]:
+        """Delimit the elements of a top-level JSON array without parsing them."""
+        scanner = _ArrayScanner(buf, stream, self)
+        for line, raw in scanner.elements():
+            yield line, raw, None
+        for line, message in scanner.problems:
+            self._loose(Ref(path, line), Problem("F011", message))
+
+    def _parquet(self, source: InputFile, start: int) -> Iterator[Example]:
+        import pyarrow.parquet as pq
+        from pyarrow import ArrowException
+
+        try:
+            table = pq.ParquetFile(source.path)
+            row = 0
+            for batch in table.iter_batches(batch_size=4096):
+                for data in batch.to_pylist():
+                    row += 1
+                    raw = orjson.dumps(data, default=str)
+                    self.bytes_read += len(raw)
+                    yield Example(start + row - 1, source.path, row, raw, split=source.split, data=data)
+        except (ArrowException, OSError) as e:
+            raise InputError(f"{source.path}: not a readable Parquet file: {e}") from None
+
+    def _loose(self, ref: Ref, problem: Problem) -> None:
+        finding = self.ctx.finding(problem.code, ref, problem)
+        if finding is not None:
+            self.counts[problem.code] += 1
+            self.loose.append(finding)
+
+
+class _ArrayScanner:
+    """Walks a top-level JSON array, tracking line numbers, yielding each element's exact bytes."""
+
+    def __init__(self, buf: bytes, stream: BinaryIO, stage: ReadStage):
+        self.buf, self.stream, self.stage = buf, stream, stage
+        self.pos = 0
+        self.line = 1
+        self.problems: list[tuple[int, str]] = []
+        stage.bytes_read += len(buf)
+
+    def _more(self) -> bool:
+        data = self.stream.read(CHUNK)
+        if not data:
+            return False
+        self.stage.bytes_read += len(data)
+        if self.pos > CHUNK:  # drop what was consumed, keeping slices cheap
+            self.buf, self.pos = self.buf[self.pos:], 0
+        self.buf += data
+        return True
+
+    def _skip_whitespace(self) -> bytes:
+        """Advance past whitespace; the next byte, or b'' at the end of input."""
+        while True:
+            end = _SPACES.match(self.buf, self.pos).end()
+            self.line += self.buf.count(b"\n", self.pos, end)
+            self.pos = end
+            if end < len(self.buf):
+                return self.buf[end:end + 1]
+            if not self._more():
+                return b""
+
+    def elements(self) -> Iterator[tuple[int, bytes]]:
+        self._skip_whitespace()
+        self.pos += 1  # the opening [
+        expect_element = True
+        while True:
+            byte = self._skip_whitespace()
+            if byte == b"":
+                self.problems.append((self.line, "the array is not closed: the file ends inside it"))
+                return
+            if byte == b"]":
+                self.pos += 1
+                if self._skip_whitespace():
+                    self.problems.append((self.line, "unexpected text after the array's closing ]"))
+                return
+            if not expect_element:
+                if byte == b",":
+                    self.pos += 1
+                    expect_element = True
+                    continue
+                self.problems.append((self.line, f"expected ',' or ']' between array elements, found {byte.decode(errors='replace')!r}"))
+            start_line = self.line
+            element = self._element()
+            if element is None:
+                self.problems.append((start_line, "the array is not closed: the file ends inside an element"))
+                return
+            self.line += element.count(b"\n")
+            yield start_line, element
+            expect_element = False
+
+    def _element(self) -> bytes | None:
+        """The element starting at self.pos (which stays there until it is complete)."""
+        pattern = _TOKEN if self.buf[self.pos:self.pos + 1] in (b"{", b"[") else _SCALAR_END
+        depth = 0
+        scan = self.pos
+        while True:
+            for match in pattern.finditer(self.buf, scan):
+                token = match.group()
+                if token == b'"':  # a string continues past the buffer
+                    scan = match.start()
+                    break
+                scan = match.end()
+                if pattern is _SCALAR_END:
+                    if token in (b",", b"]"):
+                        return self._take(match.start())
+                elif token in (b"{", b"["):
+                    depth += 1
+                elif token in (b"}", b"]"):
+                    depth -= 1
+                    if depth == 0:
+                        return self._take(match.end())
+            else:
+                scan = len(self.buf)
+            scanned = scan - self.pos  # _more may drop consumed bytes and move self.pos
+            if not self._more():
+                return None
+            scan = self.pos + scanned
+
+    def _take(self, end: int) -> bytes:
+        element = self.buf[self.pos:end].rstrip(_WHITESPACE)
+        self.pos = end
+        return element
+
+
+def _open(path: str) -> BinaryIO:
+    if path == "-":
+        stream = sys.stdin.buffer
+    else:
+        try:
+            stream = open(path, "rb")
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    if path.endswith(".gz"):
+        return gzip.GzipFile(fileobj=stream)
+    return stream
