@@ -39,6 +39,8 @@ def test_word_shingles_stay_inside_each_text():
     with_empty = shingle_batch(["", "alpha beta gamma", "", "delta epsilon zeta", ""], Shingling.parse("word2"))
     assert with_empty.sizes().tolist() == [0, 2, 0, 2, 0]
     assert (with_empty.of(1) == alone.of(0)).all() and (with_empty.of(3) == alone.of(1)).all()
+    for spec in ("word2", "char5"):
+        assert shingle_batch(["", ""], Shingling.parse(spec)).sizes().tolist() == [0, 0]
 
 
 def test_near_duplicate_groups_finds_edits_and_keeps_unrelated_apart():

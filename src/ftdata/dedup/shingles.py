@@ -141,6 +141,8 @@ def _word_shingles(data: np.ndarray, starts: np.ndarray, n: int) -> tuple[np.nda
 
 
 def _char_shingles(data: np.ndarray, starts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if len(data) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
     lengths = np.diff(starts)
     prefix, inverse = _prefix_hash(data)
     windows = np.maximum(lengths - n + 1, (lengths > 0).astype(np.int64))  # a short text is one shingle
