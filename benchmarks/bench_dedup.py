@@ -134,7 +134,7 @@ def main() -> None:
     first_10k = [kept for g in groups if len(kept := [m for m in g if m < 10000]) > 1]
     short, short_groups = planted_corpus(10000, seed=2, min_sentences=1, max_sentences=3)
     for label, corpus, truth in (("~60 words", texts[:10000], None), ("~24 words", short, short_groups)):
-            if truth is None:
+        if truth is None:
             truth = first_10k
         for shingle in ("word1", "word2", "word3", "word5", "char5"):
             cells = []
