@@ -31,7 +31,10 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(found)
     pairs.sort(axis=1)
-    return np.unique(pairs, axis=0) if len(pairs) else pairs.reshape(0, 2)
+    if not len(pairs):
+        return pairs.reshape(0, 2)
+    keys = np.unique(pairs[:, 0].astype(np.uint64) << np.uint64(32) | pairs[:, 1].astype(np.uint64))
+    return np.stack(((keys >> np.uint64(32)).astype(np.int64), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)), axis=1)
 
 
 def true_jaccard(sets: ShingleSets, pairs: np.ndarray) -> np.ndarray:
