@@ -64,13 +64,14 @@ def test_gzip_parquet_and_oversized_lines(tmp_path):
 
     (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(GOOD + b"\n" + GOOD + b"\n"))
     pl.DataFrame({"instruction": ["q", "r"], "output": ["a", ""]}).write_parquet(tmp_path / "b.parquet")
-    report = ftdata.check([tmp_path / "a.jsonl.gz", tmp_path / "b.parquet"], Config())
+    reading_rules = Config(select=["F", "S", "P"])  # the two gzipped records are identical on purpose
+    report = ftdata.check([tmp_path / "a.jsonl.gz", tmp_path / "b.parquet"], reading_rules)
     assert report.records == 4
     assert [(f.code, f.file.endswith("b.parquet"), f.line) for f in report.findings] == [("P002", True, 2)]
 
     big = tmp_path / "big.jsonl"
     big.write_bytes(GOOD + b"\n" + b'{"text": "' + b"x" * 5000 + b'"}\n' + GOOD + b"\n")
-    config = Config(stage_options={"read": {"max-record-bytes": 1000}})
+    config = Config(select=["F", "S", "P"], stage_options={"read": {"max-record-bytes": 1000}})
     report = ftdata.check([big], config, rejected=tmp_path / "r.jsonl")
     assert [(f.code, f.line) for f in report.findings] == [("F007", 2)]
     assert json.loads((tmp_path / "r.jsonl").read_text())["text"] is None

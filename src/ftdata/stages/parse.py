@@ -16,6 +16,9 @@ from .base import Problem, Stage
 class ParseStage(Stage):
     name = "parse"
 
+    def active(self) -> bool:
+        return True  # later stages need the parsed record and its conversation, whatever rules are selected
+
     def check(self, example: Example) -> Iterator[Problem]:
         if example.data is not None or not example.raw:  # parsed by the reader, or too large to load
             return

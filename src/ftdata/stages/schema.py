@@ -12,6 +12,9 @@ from .base import Problem, Stage
 class SchemaStage(Stage):
     name = "schema"
 
+    def active(self) -> bool:
+        return True  # later stages need the parsed record and its conversation, whatever rules are selected
+
     def __init__(self, ctx):
         super().__init__(ctx)
         self.forced = formats.get(ctx.config.format) if ctx.config.format else None

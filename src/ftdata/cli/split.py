@@ -1,0 +1,82 @@
+"""`ftdata split IN --val 0.1 --test 0.1 --seed S [--stratify FIELD]`: a leak-free split.
+
+Two passes over IN (so standard input cannot be split): the first finds the duplicate clusters and
+the strata, the second copies each record's bytes unchanged into its split's file.
+"""
+
+from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from ..config import Policy, load_config
+from ..dedup.dataset import DuplicateFinder
+from ..dedup.split import assign_splits
+from ..dedup.text import normalise, prompt_text, record_text
+from ..errors import UsageError
+from ..outputs import atomic_writer, refuse_inputs
+from ..stages.base import Context, InputFile
+from ..stages.parse import ParseStage
+from ..stages.read import ReadStage, check_readable
+from ..stages.schema import SchemaStage
+from ..targets import load_target
+from . import main
+
+NAMES = ("train", "val", "test")
+
+
+def _examples(ctx: Context, source: InputFile):
+    stream = ReadStage(ctx).records([source])
+    for stage in (ParseStage(ctx), SchemaStage(ctx)):
+        stream = stage.run(stream)
+    return stream
+
+
+@main.command("split")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--val", type=float, default=0.1, show_default=True, help="Share of records for validation.")
+@click.option("--test", type=float, default=0.1, show_default=True, help="Share of records for test.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same split.")
+@click.option("--stratify", "field", help="A top-level field whose values keep their proportions in every split.")
+@click.option("--out-dir", type=click.Path(file_okay=False), help="Where to write STEM.train/val/test.jsonl (default: beside SOURCE).")
+@click.option("--threshold", type=float, help="Jaccard similarity for near-duplicates (default 0.6).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file.")
+def split_command(source, val, test, seed, field, out_dir, threshold, config_path) -> None:
+    """Split SOURCE so that no duplicate or near-duplicate cluster crosses train, val and test."""
+    if source == "-":
+        raise UsageError("split reads its input twice: give a file, not standard input")
+    check_readable(source)
+    if val < 0 or test < 0 or val + test >= 1:
+        raise UsageError(f"--val and --test must be >= 0 and sum to less than 1, not {val} and {test}")
+    config = load_config(Path(config_path) if config_path else None)
+    ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=[InputFile(source)])
+    options = dict(config.stage_options.get("duplicates", {}))
+    finder = DuplicateFinder(threshold=threshold or options.get("threshold", 0.6), shingle=options.get("shingle", "auto"))
+    strata = []
+    for example in _examples(ctx, InputFile(source)):
+        if example.messages is not None:
+            text, prompt = normalise(record_text(example)), normalise(prompt_text(example))
+        else:  # unreadable records still go somewhere, compared by their bytes
+            text, prompt = normalise(example.raw.decode("utf-8", "replace")), ""
+        finder.add(text, prompt)
+        value = example.data.get(field) if field and isinstance(example.data, dict) else None
+        strata.append(repr(value))
+    resolution = finder.resolve()
+    splits = assign_splits(len(finder), resolution.clusters, val=val, test=test, seed=seed,
+                           strata=strata if field else None)
+
+    folder = Path(out_dir) if out_dir else Path(source).parent
+    stem = Path(source).name.removesuffix(".gz").rsplit(".", 1)[0]
+    paths = [folder / f"{stem}.{name}.jsonl" for name in NAMES]
+    refuse_inputs(paths, [source])
+    with ExitStack() as stack:
+        outs = [stack.enter_context(atomic_writer(p)) for p in paths]
+        for position, example in enumerate(ReadStage(ctx).records([InputFile(source)])):
+            outs[splits[position]].write(example.raw + b"\n")
+    counts = Counter(splits)
+    total = len(splits) or 1
+    for n, name in enumerate(NAMES):
+        click.echo(f"{paths[n]}: {counts[n]} records ({counts[n] / total:.1%})", err=True)
+    click.echo(f"{len(resolution.clusters)} duplicate clusters kept whole, {len(resolution.removals)} records in them "
+               f"beyond the first; seed {seed}", err=True)
