@@ -77,6 +77,8 @@ def test_bad_reference_is_an_input_error(train, tmp_path):
     bad.write_text('{"messages": []}\n{not json\n')
     with pytest.raises(ftdata.InputError, match=r"prod.jsonl:2: invalid JSON"):
         ftdata.check([str(train)], config_from_table({"tokens": {"reference": str(bad)}}))
+    with pytest.raises(ftdata.InputError, match="reference file not found"):
+        ftdata.check([str(train)], config_from_table({"tokens": {"reference": str(tmp_path / "missing.jsonl")}}))
 
 
 def test_online_only_model_tokenizer_needs_a_choice(train):

@@ -7,10 +7,12 @@ per-record lengths as 4-byte integers and decides the K findings.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..records import Example, Ref
 from ..tokens import cost, reference, stats
 from ..tokens.counting import TokenCounter
@@ -53,6 +55,8 @@ class TokensStage(Stage):
         self.counter = TokenCounter(self.tokenizer, self.options.cache_entries)
         self.limit = self.options.limit or (self.model.training_limit if self.model else None)
         self.prices = cost.load_prices(self.options.prices)  # a bad price table fails before the run
+        if self.options.reference and not Path(self.options.reference).is_file():  # ...and so does a missing reference
+            raise InputError(f"{self.options.reference}: reference file not found ([tool.ftdata.tokens] reference)")
         self.splits: dict[str, _Split] = defaultdict(_Split)
         self.by_role: dict[str, int] = defaultdict(int)
         self._comparison: dict[str, Any] | None = None
