@@ -4,6 +4,7 @@ from .duplicates import DuplicatesStage
 from .parse import ParseStage
 from .profile import ProfileStage
 from .schema import SchemaStage
+from .tokens import TokensStage
 from .tools import ToolsStage
 
 STAGES = [
@@ -12,4 +13,5 @@ STAGES = [
     ProfileStage,
     ToolsStage,
     DuplicatesStage,
+    TokensStage,
 ]
