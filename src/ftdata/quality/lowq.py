@@ -33,12 +33,16 @@ _BOILERPLATE = re.compile(
 )
 
 # Prompt-format markers that belong to a training template, not to an answer.
-_TEMPLATE_LEAK = re.compile(
+_SPECIAL_TOKEN = re.compile(
     r"<\|(?:im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|user|assistant|system)\|>|\[/?INST\]|<</?SYS>>"
-    r"|^\s*#{2,}\s*(?:instruction|input|response|output)\s*:?\s*$|^\s*(?:instruction|input)\s*:\s*\S"
-    r"|^\s*(?:human|user|assistant|gpt)\s*:\s*\S",
+)
+_SECTION_MARKER = re.compile(
+    r"^\s*#{2,}\s*(instruction|input|response|output)\s*:?\s*$|^\s*(instruction|input)\s*:\s*\S|^\s*(human|gpt)\s*:\s*\S",
     re.I | re.M,
 )
+# Prompts that ask for instructions, inputs or dialogues legitimately get such headings back.
+_ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|responses?|outputs?|human|prompts?|tasks?|conversations?|"
+                               r"dialogues?|dialogs?|chat\w*|scripts?|transcripts?|interviews?|examples?)\b", re.I)
 
 _FUNCTION_WORDS = frozenset(
     "the a an and or but of to in on at for with by from as is are was were be that which who whose this these "
@@ -55,6 +59,8 @@ _LINK_ASKED = re.compile(r"\b(?:url|urls|link|links|website|websites|web ?site|w
                          r"reference|references|resource|resources|online|internet|http|www|domain|blog|podcast|video|"
                          r"article|articles|homepage|page)\b", re.I)
 
+_NEUTRAL_HOST = re.compile(r"(?:^|\.)(?:example|localhost|json-schema|w3|schema|schemas|xmlsoap|yourdomain|yourwebsite|"
+                           r"mywebsite|mysite|yoursite|domain|website|company|test)\.|^localhost$|^127\.|\.(?:test|example|invalid|local)$")
 _UNSEEN_MEDIA = re.compile(
     r"\b(?:this|these|the (?:given|following|attached|above|below|provided|shown|accompanying)|following|attached|provided|"
     r"given|above|below)\s+(?:image|images|picture|pictures|photo|photos|photograph|photographs|video|audio|recording|"
@@ -107,8 +113,10 @@ def boilerplate(answer: str) -> str | None:
     return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
 
 
-def template_leak(answer: str) -> str | None:
-    match = _TEMPLATE_LEAK.search(answer)
+def template_leak(prompt: str, answer: str) -> str | None:
+    match = _SPECIAL_TOKEN.search(answer)
+    if match is None and not _ASKS_FOR_MARKERS.search(prompt):
+        match = _SECTION_MARKER.search(answer)
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
 
@@ -125,7 +133,7 @@ def truncated(answer: str, max_words_unfinished: int = 8) -> str | None:
         return None
     last = words[-1]
     ends_open = last[-1] in ",;:(-–—" or last.lower() in _FUNCTION_WORDS
-    ends_bare = last[-1].isalpha() and last[-1].islower() and len(words) >= max_words_unfinished
+    ends_bare = last.isalpha() and last.islower() and len(words) >= max_words_unfinished
     if (ends_open or ends_bare) and _looks_like_prose(text):
         return f"output stops mid-sentence: …{last_line[-40:]!r}"
     return None
@@ -153,9 +161,12 @@ def _open_brackets(text: str) -> int:
     return depth
 
 
+_WORDISH = re.compile(r"[\W_]+")
+
+
 def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12) -> str | None:
     """Degenerate loops: most word 5-grams repeat, or the text compresses far better than language does."""
-    words = answer.split()
+    words = [w for w in answer.split() if len(_WORDISH.sub("", w)) >= 2]
     if len(words) >= min_words:
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
@@ -209,8 +220,9 @@ def unprompted_link(prompt: str, answer: str) -> str | None:
     if _LINK_ASKED.search(prompt):
         return None
     for url in urls:
-        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).split("/")[0]
-        if host and host not in prompt_lower:
+        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).split("/")[0].split(":")[0]
+        name = host.rsplit(".", 2)[-2] if host.count(".") >= 1 else host
+        if host and not _NEUTRAL_HOST.search(host) and name not in prompt_lower:
             return f"output links to {url[:60]!r}, which the prompt neither gave nor asked for"
     return None
 
@@ -255,29 +267,56 @@ def personal_data(text: str) -> str | None:
 
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-_EXPRESSION = re.compile(r"(?<![\w.^/])(\(?\s*-?\d+(?:\.\d+)?\s*\)?(?:\s*[-+*/x×÷]\s*\(?\s*-?\d+(?:\.\d+)?\s*\)?)+)(?![\w.^/]|\s*[=<>%]|\s*\d)")
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_OPERAND = r"(?:\(\s*)?\d+(?:\.\d+)?(?:\s*\))?"
+_EXPRESSION = re.compile(rf"{_OPERAND}(?:\s*(?:[-+*/×÷]|(?<=\s)x(?=\s))\s*{_OPERAND})+")
+_BEFORE_OK = re.compile(r"(?:^|[^\d.)\s][ \t]*|[:=\"'\n])$")
+_AFTER_BAD = re.compile(r"[ \t]*(?:[\w^/:(+*×÷=%<>\[-]|[.,]\d|\.\s*\.)")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+(?!\.\d))?")
+_ASKS_TO_COMPUTE = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|solve|result of|sum of|product of|find)\b", re.I)
 
 
 def wrong_arithmetic(user: str, answer: str) -> str | None:
     """A prompt with plain arithmetic ("What is 17 * 3?") whose output never states the right result."""
-    if len(user) > 200 or not re.search(r"\b(?:calculate|compute|evaluate|what is|what's|solve|result|sum|product|find)\b", user, re.I):
+    if len(user) > 200 or not _ASKS_TO_COMPUTE.search(user):
         return None
-    match = _EXPRESSION.search(user)
-    if not match:
+    match = next((m for m in _EXPRESSION.finditer(user) if _standalone(user, m)), None)
+    if match is None:
         return None
-    value = _evaluate(match.group(1))
-    numbers = [float(n.replace(",", "")) for n in _NUMBER.findall(answer) if n.replace(",", "").strip("-")]
+    expression = match.group().strip()
+    value = _evaluate(expression)
+    numbers = [_number(n) for n in _NUMBER.findall(answer)]
     if value is None or not numbers:
         return None
-    if any(math.isclose(n, value, rel_tol=1e-3, abs_tol=0.01) for n in numbers):
+    if any(n is not None and math.isclose(n, value, rel_tol=1e-3, abs_tol=0.01) for n in numbers):
         return None
-    shown = f"{value:.4g}" if value != int(value) else str(int(value))
-    return f"{match.group(1).strip()} = {shown}, but the output never says {shown}"
+    shown = f"{value:.6g}"
+    return f"{expression} = {shown}, but the output never says {shown}"
+
+
+def _standalone(text: str, match: re.Match) -> bool:
+    """A whole expression: not part of a date, range, list, equation or longer formula."""
+    expression = match.group()
+    if not _BEFORE_OK.search(text[: match.start()]) or _AFTER_BAD.match(text[match.end():]):
+        return False
+    if re.search(r"\s-\d", expression) or expression.count("(") != expression.count(")"):
+        return False
+    operators = set(re.findall(r"[-+*/×÷]|(?<=\s)x(?=\s)", expression))
+    return not (operators <= {"/"} or operators == {"-"} and " - " not in expression)
+
+
+def _number(token: str) -> float | None:
+    token = token.replace(",", "")
+    try:
+        if "/" in token:
+            top, bottom = token.split("/")
+            return float(top) / float(bottom)
+        return float(token)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _evaluate(expression: str) -> float | None:
-    source = expression.replace("×", "*").replace("÷", "/").replace("x", "*")
+    source = expression.replace("×", "*").replace("÷", "/").replace(" x ", " * ")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError:

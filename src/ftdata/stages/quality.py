@@ -57,7 +57,7 @@ class QualityStage(Stage):
             yield from once("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression), field)
             yield from once("Q007", lowq.echo(prompt, text), field)
             yield from once("Q008", lowq.unprompted_link(prompt, text), field)
-            yield from once("Q012", lowq.template_leak(text), field)
+            yield from once("Q012", lowq.template_leak(prompt, text), field)
             yield from once("Q013", lowq.wrong_arithmetic(prompt, text), field)
         has_images = any(m.images for m in example.messages)
         for message in self._all_messages(example):
