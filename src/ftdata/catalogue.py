@@ -27,7 +27,7 @@ class Rule:
 
 
 @cache
-def catalogue() -> dict[str, Rule]:
+def all_rules() -> dict[str, Rule]:
     """All rules by code, in code order."""
     rules: dict[str, Rule] = {}
     names: set[str] = set()
@@ -50,7 +50,7 @@ def catalogue() -> dict[str, Rule]:
 
 def lookup(code_or_name: str) -> Rule:
     """A rule by its code or its name, case-insensitive for codes."""
-    rules = catalogue()
+    rules = all_rules()
     rule = rules.get(code_or_name.upper())
     if rule:
         return rule
@@ -62,7 +62,7 @@ def lookup(code_or_name: str) -> Rule:
 
 def matching(selector: str) -> list[Rule]:
     """Rules a select/ignore entry names: a code, a code prefix (`F`, `P0`), a name, or `ALL`."""
-    rules = catalogue()
+    rules = all_rules()
     if selector.upper() == "ALL":
         return list(rules.values())
     by_prefix = [r for r in rules.values() if r.code.startswith(selector.upper())]

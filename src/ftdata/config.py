@@ -111,7 +111,7 @@ class Policy:
     """Which rules run, at what severity, for which file: the only place that decides it."""
 
     def __init__(self, config: Config):
-        rules = catalogue.catalogue()
+        rules = catalogue.all_rules()
         if config.select:
             selected = {r.code for s in config.select for r in catalogue.matching(s)}
         else:

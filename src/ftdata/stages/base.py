@@ -56,7 +56,7 @@ class Context:
             return None
         return Finding(
             code=code,
-            name=catalogue.catalogue()[code].name,
+            name=catalogue.all_rules()[code].name,
             severity=severity,
             file=file,
             line=ref.line if ref else None,
@@ -83,7 +83,7 @@ class Stage:
 
     @classmethod
     def codes(cls) -> list[str]:
-        return [r.code for r in catalogue.catalogue().values() if r.stage == cls.name]
+        return [r.code for r in catalogue.all_rules().values() if r.stage == cls.name]
 
     def active(self) -> bool:
         """Whether any of this stage's rules is enabled (a stage with none is skipped)."""

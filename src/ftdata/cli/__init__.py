@@ -1,0 +1,42 @@
+"""The `ftdata` command: a thin shell over the library. Each command is a module of this package.
+
+Errors a user can act on (FtdataError) print as one line and exit 2; problems in the data are
+findings and exit 1 (errors, or warnings with --strict); a clean run exits 0.
+"""
+
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+import click
+
+from ..errors import EXIT_USAGE, FtdataError
+
+
+def package_version() -> str:
+    try:
+        return version("ftdata")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FtdataError as e:
+            click.echo(f"ftdata: error: {e}", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("ftdata: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_version(), prog_name="ftdata")
+def main() -> None:
+    """Check, clean and cost fine-tuning datasets before you pay for training."""
+
+
+from . import check, convert, rules  # noqa: E402  (each module registers its command on `main`)
+
+__all__ = ["main", "check", "convert", "rules"]

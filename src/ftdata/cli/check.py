@@ -1,0 +1,118 @@
+"""`ftdata check`: run every stage over the inputs; print findings; write clean/rejected outputs."""
+
+import sys
+import tomllib
+from pathlib import Path
+
+import click
+
+from ..config import load_config
+from ..errors import UsageError
+from ..output import FORMATS, render_github, render_json, render_sarif, render_text
+from ..outputs import atomic_writer
+from ..pipeline import as_inputs, check
+from ..stages.base import InputFile
+from . import main, package_version
+
+
+def _list(values: tuple[str, ...]) -> list[str] | None:
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    return items or None
+
+
+def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
+    options: dict[str, dict] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        stage, dot, option = key.partition(".")
+        if not sep or not dot:
+            raise UsageError(f"--option takes STAGE.OPTION=VALUE, not {pair!r}")
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value  # a bare word is a string
+        options.setdefault(stage, {})[option] = parsed
+    return options
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
+@click.option("--train", "train", multiple=True, help="An input to treat as training data.")
+@click.option("--val", "val", multiple=True, help="An input to treat as validation data.")
+@click.option("--test", "test", multiple=True, help="An input to treat as test data.")
+@click.option("-t", "--target", help="Provider profile: generic, openai, together, fireworks, mistral, vertex, or a .toml path.")
+@click.option("--format", "input_format", help="Read every record as this format instead of detecting it.")
+@click.option("--model", help="The model to be fine-tuned (chooses tokenizer, limits and prices).")
+@click.option("--tokenizer", help="Tokenizer: a tiktoken encoding, hf:<model or path>, or mistral:<name>.")
+@click.option("--select", multiple=True, help="Rules to run: codes, prefixes or names, comma-separated (default: all).")
+@click.option("--extend-select", multiple=True, help="Rules to run in addition to the selection.")
+@click.option("--ignore", multiple=True, help="Rules not to run, comma-separated.")
+@click.option("-o", "--option", "stage_options", multiple=True, metavar="STAGE.OPTION=VALUE",
+              help="Set a stage option, as in [tool.ftdata.STAGE] (e.g. read.max-record-bytes=1000000).")
+@click.option("--strict", is_flag=True, default=None, help="Exit 1 on warnings too.")
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the JSON report to this file.")
+@click.option("--clean", type=click.Path(dir_okay=False), help="Write records without errors here ('{stem}' templates for several inputs).")
+@click.option("--rejected", type=click.Path(dir_okay=False), help="Write rejected records with their reasons here (JSON Lines).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file (default: nearest ftdata.toml or pyproject.toml).")
+@click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+def check_command(paths, train, val, test, target, input_format, model, tokenizer, select, extend_select, ignore,
+                  stage_options, strict, output_format, report_path, clean, rejected, config_path, no_progress):
+    """Check fine-tuning datasets (JSONL, .json arrays, Parquet, '-' for stdin)."""
+    config = load_config(Path(config_path) if config_path else None)
+    extra = _stage_options(stage_options)
+    config = config.replace(
+        target=target, format=input_format, model=model, tokenizer=tokenizer, strict=strict,
+        select=_list(select), extend_select=_list(extend_select), ignore=_list(ignore),
+        stage_options={**config.stage_options, **{k: {**config.stage_options.get(k, {}), **v} for k, v in extra.items()}},
+    )
+    inputs = as_inputs([*paths, *(InputFile(p, "train") for p in train), *(InputFile(p, "val") for p in val),
+                        *(InputFile(p, "test") for p in test)]) if (paths or train or val or test) else []
+    if not inputs:
+        raise UsageError("no input files given (try `ftdata check train.jsonl`)")
+    with _progress(enabled=not no_progress and sys.stderr.isatty()) as progress:
+        report = check(inputs, config, clean=clean, rejected=rejected, progress=progress)
+    if report_path:
+        with atomic_writer(Path(report_path)) as f:
+            f.write(render_json(report).encode() + b"\n")
+    if output_format == "text":
+        from rich.console import Console
+
+        render_text(report, Console(highlight=False))
+    else:
+        render = {"json": render_json, "github": render_github,
+                  "sarif": lambda r: render_sarif(r, package_version())}[output_format]
+        text = render(report)
+        if text:
+            click.echo(text)
+    sys.exit(report.exit_code(config.strict))
+
+
+class _progress:
+    """A rich progress bar on stderr over the bytes of the inputs, when stderr is a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.__enter__()
+        self.tasks: dict[str, int] = {}
+        return self.update
+
+    def update(self, path: str, done: int, records: int) -> None:
+        if path not in self.tasks:
+            size = Path(path).stat().st_size if path != "-" and not path.endswith(".gz") else None
+            self.tasks[path] = self.bar.add_task(Path(path).name, total=size)
+        self.bar.update(self.tasks[path], completed=done)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.__exit__(*exc)
+        return False

@@ -1,0 +1,22 @@
+"""`ftdata rules [CODE]`: list every rule, or explain one."""
+
+import textwrap
+
+import click
+
+from ..catalogue import all_rules, lookup
+from . import main
+
+
+@main.command("rules")
+@click.argument("code", required=False)
+def rules_command(code: str | None) -> None:
+    """List the rules, or explain one (by code or name)."""
+    if code:
+        rule = lookup(code)
+        click.echo(f"{rule.code} {rule.name} ({rule.severity}{'' if rule.enabled else ', opt-in'}; stage {rule.stage})")
+        click.echo(f"\n{rule.summary}.\n")
+        click.echo(textwrap.fill(" ".join(rule.doc.split()), width=100))
+        return
+    for rule in all_rules().values():
+        click.echo(f"{rule.code}  {rule.name:<28} {rule.severity:<8} {rule.summary}")

@@ -1,0 +1,74 @@
+"""`convert()`: rewrite a dataset in another format, never dropping a field without saying so.
+
+Records are read and parsed by the same stages as `check`; each is turned into the canonical
+conversation and written by the target format. A field the target cannot hold is reported per
+record; such records are written only when `allow_lossy` is set. Top-level keys the source format
+does not define (ids, metadata) are carried over as they are.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from . import formats
+from .config import Config, Policy
+from .outputs import atomic_writer, refuse_inputs
+from .stages.base import Context, InputFile
+from .stages.parse import ParseStage
+from .stages.read import ReadStage, check_readable
+from .stages.schema import SchemaStage
+from .targets import load_target
+
+
+@dataclass
+class Skipped:
+    file: str
+    line: int
+    reason: str
+
+
+@dataclass
+class ConversionResult:
+    written: int = 0
+    lossy: int = 0  # written although a field was dropped (allow_lossy)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def convert(source: str | Path, out: str | Path, to: str, *, allow_lossy: bool = False,
+            input_format: str | None = None) -> ConversionResult:
+    target_format = formats.get(to)
+    source, out = str(source), Path(out)
+    check_readable(source)
+    refuse_inputs([out], [source])
+    config = Config(format=input_format, select=["F", "S"])
+    ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(source)])
+    stream = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).records(ctx.inputs)))
+    result = ConversionResult()
+    with atomic_writer(out) as f:
+        for line, record, problem in _converted(stream, target_format):
+            if record is None or (problem and not allow_lossy):
+                result.skipped.append(Skipped(source, line, problem or "unreadable"))
+                continue
+            result.lossy += bool(problem)
+            f.write(orjson.dumps(record) + b"\n")
+            result.written += 1
+    return result
+
+
+def _converted(stream, target_format: formats.Format) -> Iterator[tuple[int, dict | None, str | None]]:
+    for example in stream:
+        if example.messages is None:
+            problem = next((f.message for f in example.findings if f.severity == "error"), "not a record of a known format")
+            yield example.line, None, problem
+            continue
+        record, dropped = target_format.write(example)
+        if not record:
+            yield example.line, None, f"cannot be written as {target_format.name}: {'; '.join(dropped)}"
+            continue
+        source_format = formats.get(example.format)
+        for key, value in example.data.items():
+            if key not in source_format.fields and key not in record:
+                record[key] = value
+        yield example.line, record, (f"{target_format.name} cannot hold {'; '.join(dropped)}" if dropped else None)

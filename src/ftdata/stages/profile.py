@@ -1,0 +1,135 @@
+"""Conversation rules of the selected provider target: roles and their order, content, weights,
+images, preference pairs, and the dataset's size limits. Every threshold comes from the profile."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .. import formats
+from ..records import Example, Message, Ref
+from .base import Problem, Stage
+
+_LEADING = ("system", "developer")
+
+
+class ProfileStage(Stage):
+    name = "profile"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        t = ctx.target
+        self.roles, self.weight, self.images, self.limits = t["roles"], t["weight"], t["images"], t["limits"]
+        self.formats = set(t["formats"])
+        self.records = 0
+
+    def check(self, example: Example) -> Iterator[Problem]:
+        self.records += example.split == "train"
+        if example.format is None or example.messages is None:
+            return
+        target = self.ctx.target.name
+        if self.formats and example.format not in self.formats:
+            yield Problem("P012", f"target {target} does not accept {example.format} records; "
+                                  f"it accepts {', '.join(sorted(self.formats))} (see `ftdata convert`)")
+        if not formats.get(example.format).conversational:
+            return
+        answers = [example.chosen or [], example.rejected or []] if example.is_preference else []
+        everything = example.messages + [m for side in answers for m in side]
+        for m in everything:
+            yield from self._message(m, target)
+        yield from self._order(example.messages if example.is_preference else everything, example.is_preference)
+        if example.is_preference:
+            yield from self._pair(example)
+        else:
+            yield from self._weights(example.messages)
+        yield from self._images(everything)
+
+    def _message(self, m: Message, target: str) -> Iterator[Problem]:
+        if m.role not in self.roles["allowed"]:
+            shown = m.source_role if m.source_role is not None else m.role
+            yield Problem("P001", f"role {shown!r} is not accepted by target {target}; "
+                                  f"accepted: {', '.join(self.roles['allowed'])}", m.path)
+        if not m.content.strip() and not m.tool_calls and not m.images:
+            found = "missing" if not m.has_content else ("empty" if not m.content else "only whitespace")
+            yield Problem("P002", f"{m.role or 'message'} content is {found}", m.content_path)
+
+    def _order(self, messages: list[Message], preference: bool) -> Iterator[Problem]:
+        roles = [m.role for m in messages]
+        if self.roles["require_user"] and "user" not in roles:
+            yield Problem("P007", "no user message: the model is trained on answers to nothing", _first_path(messages))
+        if self.roles["require_assistant"] and not preference and "assistant" not in roles:
+            yield Problem("P003", "no assistant message: nothing to train on", _first_path(messages))
+        if self.roles["system_first_only"]:
+            for i, m in enumerate(messages):
+                if m.role in _LEADING and any(r not in _LEADING for r in roles[:i]):
+                    yield Problem("P006", f"{m.role} message after the conversation started (turn {i + 1})", m.path)
+                elif m.role in _LEADING and i > 0 and roles[i - 1] in _LEADING:
+                    yield Problem("P006", f"more than one {m.role} message at the start", m.path)
+        if self.roles["alternate"]:
+            turns = [m for m in messages if m.role in ("user", "assistant")]
+            for before, after in zip(turns, turns[1:]):
+                if before.role == after.role:
+                    yield Problem("P005", f"two {after.role} turns in a row ({before.path} and {after.path})", after.path)
+        last = self.roles["last"]
+        if last and not preference and messages and messages[-1].role != last:
+            yield Problem("P004", f"conversation ends with {messages[-1].role or 'an unknown role'}, "
+                                  f"target {self.ctx.target.name} needs it to end with {last}", messages[-1].path)
+
+    def _weights(self, messages: list[Message]) -> Iterator[Problem]:
+        weighted = [m for m in messages if m.weight is not None]
+        if not weighted:
+            return
+        if not self.weight["allowed"]:
+            yield Problem("P008", f"target {self.ctx.target.name} does not support per-message weight", weighted[0].path + ".weight")
+            return
+        for m in weighted:
+            if m.role not in self.weight["roles"]:
+                yield Problem("P008", f"weight on a {m.role} message; only {', '.join(self.weight['roles'])} messages take one", m.path + ".weight")
+            elif m.weight not in self.weight["values"] or isinstance(m.weight, bool):
+                yield Problem("P008", f"weight must be one of {', '.join(map(str, self.weight['values']))}, found {m.weight!r}", m.path + ".weight")
+        assistants = [m for m in messages if m.role == "assistant"]
+        if assistants and all(m.weight == 0 for m in assistants):
+            yield Problem("P009", "every assistant message has weight 0: the record trains nothing", assistants[-1].path + ".weight")
+        if self.weight["all_or_none"] and 0 < sum(m.weight is not None for m in assistants) < len(assistants):
+            missing = next(m for m in assistants if m.weight is None)
+            yield Problem("P010", f"some assistant messages have a weight and {missing.path} has none; "
+                                  f"target {self.ctx.target.name} needs all or none", missing.path)
+
+    def _pair(self, example: Example) -> Iterator[Problem]:
+        chosen, rejected = example.chosen or [], example.rejected or []
+        if chosen and [(m.role, m.content.strip()) for m in chosen] == [(m.role, m.content.strip()) for m in rejected]:
+            yield Problem("P011", "chosen and rejected answers are identical: the pair teaches no preference",
+                          chosen[0].path.split("[")[0])
+
+    def _images(self, messages: list[Message]) -> Iterator[Problem]:
+        count = 0
+        for m in messages:
+            for url in m.images:
+                count += 1
+                if not self.images["allowed"]:
+                    yield Problem("P013", f"target {self.ctx.target.name} does not accept images", m.content_path)
+                    return
+                if m.role not in self.images["roles"]:
+                    yield Problem("P013", f"image in a {m.role} message; images go in {', '.join(self.images['roles'])} messages", m.content_path)
+                scheme = urlparse(url).scheme
+                if scheme not in self.images["url_schemes"]:
+                    yield Problem("P013", f"image URL scheme {scheme or '(none)'!r} is not one of {', '.join(self.images['url_schemes'])}", m.content_path)
+        limit = self.images["max_per_example"]
+        if limit and count > limit:
+            yield Problem("P013", f"{count} images in one example; target {self.ctx.target.name} accepts at most {limit}")
+
+    def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
+        low, high, max_bytes = self.limits["min_examples"], self.limits["max_examples"], self.limits["max_file_bytes"]
+        name = self.ctx.target.name
+        training = [i for i in self.ctx.inputs if i.split == "train"]
+        if low and self.records < low:
+            yield None, Problem("P014", f"{self.records} examples; target {name} needs at least {low}")
+        if high and self.records > high:
+            yield None, Problem("P015", f"{self.records} examples; target {name} accepts at most {high}")
+        for source in training if max_bytes else []:
+            if source.path != "-" and Path(source.path).stat().st_size > max_bytes:
+                size = Path(source.path).stat().st_size
+                yield Ref(source.path, None), Problem("P016", f"file is {size:,} bytes; target {name} accepts at most {max_bytes:,}")
+
+
+def _first_path(messages: list[Message]) -> str | None:
+    return messages[0].path.split("[")[0] if messages else None

@@ -1,0 +1,40 @@
+"""Recognising each record's format, validating it against that format's JSON Schema, and turning
+it into the canonical conversation that every later stage reads."""
+
+from collections import Counter
+from collections.abc import Iterator
+
+from .. import formats, schemas
+from ..records import Example
+from .base import Problem, Stage
+
+
+class SchemaStage(Stage):
+    name = "schema"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.forced = formats.get(ctx.config.format) if ctx.config.format else None
+        self.file_format: dict[str, tuple[str, int]] = {}  # file -> (format, line it was first seen)
+        self.per_file: dict[str, Counter[str]] = {}
+
+    def check(self, example: Example) -> Iterator[Problem]:
+        if example.data is None:
+            return
+        fmt = self.forced or formats.detect(example.data)
+        if fmt is None:
+            keys = ", ".join(list(example.data)[:6]) or "none"
+            yield Problem("S001", f"no known format has these keys ({keys}); expected one of: {'; '.join(formats.signatures())}")
+            return
+        self.per_file.setdefault(example.file, Counter())[fmt.name] += 1
+        first, line = self.file_format.setdefault(example.file, (fmt.name, example.line))
+        if fmt.name != first:
+            yield Problem("S002", f"this record is {fmt.name} but the file is {first} (from line {line}); "
+                                  "providers expect one format per file")
+        example.format = fmt.name
+        for code, field, message in schemas.validate(fmt.name, example.data):
+            yield Problem(code, message, field)
+        fmt.read(example.data, example)
+
+    def stats(self) -> dict:
+        return {"formats": {file: dict(counts) for file, counts in self.per_file.items()}}
