@@ -269,7 +269,7 @@ def personal_data(text: str) -> str | None:
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _OPERAND = r"(?:\(\s*)?\d+(?:\.\d+)?(?:\s*\))?"
 _EXPRESSION = re.compile(rf"{_OPERAND}(?:\s*(?:[-+*/×÷]|(?<=\s)x(?=\s))\s*{_OPERAND})+")
-_BEFORE_OK = re.compile(r"(?:^|[^\d.)\s][ \t]*|[:=\"'\n])$")
+_BEFORE_OK = re.compile(r"(?:^|[^\d.)^\s][ \t]*|[:=\"'\n])$")
 _AFTER_BAD = re.compile(r"[ \t]*(?:[\w^/:(+*×÷=%<>\[-]|[.,]\d|\.\s*\.)")
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+(?!\.\d))?")
 _ASKS_TO_COMPUTE = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|solve|result of|sum of|product of|find)\b", re.I)

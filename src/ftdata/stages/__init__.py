@@ -4,10 +4,18 @@ from .parse import ParseStage
 from .profile import ProfileStage
 from .schema import SchemaStage
 from .tools import ToolsStage
+from .quality import QualityStage
+from .consistency import ConsistencyStage
+from .contradictions import ContradictionsStage
+from .guidance import GuidanceStage
 
 STAGES = [
     ParseStage,
     SchemaStage,
     ProfileStage,
     ToolsStage,
+    QualityStage,
+    ConsistencyStage,
+    ContradictionsStage,
+    GuidanceStage,
 ]
