@@ -24,9 +24,10 @@ _INPUT_PLACEHOLDER = re.compile(
 )
 
 _BOILERPLATE = re.compile(
-    r"\bas an? (?:ai|artificial intelligence)(?: language)? model\b|\bas a (?:large )?language model\b"
+    r"\bas an? (?:ai|artificial intelligence)(?: language)? model\b|\bas a large language model\b"
     r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language model| assistant)?\b"
-    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b"
+    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b|\bas an ai\b,? I\b"
+    r"|\bI (?:do not|don't) have personal (?:opinions|feelings|emotions|experiences|beliefs|preferences)\b"
     r"|\bI (?:cannot|can't|can ?not|am unable to|won't|will not) (?:fulfill|comply with|help with|assist with) (?:this|that|your) request\b"
     r"|\bI(?:'m| am) (?:sorry|afraid),? (?:but )?I (?:cannot|can't|am unable to|am not able to)\b",
     re.I,
@@ -35,36 +36,38 @@ _BOILERPLATE = re.compile(
 # Prompt-format markers that belong to a training template, not to an answer.
 _SPECIAL_TOKEN = re.compile(
     r"<\|(?:im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|user|assistant|system)\|>|\[/?INST\]|<</?SYS>>"
-)
-_SECTION_MARKER = re.compile(
-    r"^\s*#{2,}\s*(instruction|input|response|output)\s*:?\s*$|^\s*(instruction|input)\s*:\s*\S|^\s*(human|gpt)\s*:\s*\S",
+    r"|^\s*#{2,}\s*(?:instruction|input|response)\s*:?\s*$",
     re.I | re.M,
 )
+_SECTION_MARKER = re.compile(r"^\s*(?:instruction|input)\s*:\s*\S|^\s*(?:human|gpt)\s*:\s*\S", re.I | re.M)
 # Prompts that ask for instructions, inputs or dialogues legitimately get such headings back.
-_ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|responses?|outputs?|human|prompts?|tasks?|conversations?|"
-                               r"dialogues?|dialogs?|chat\w*|scripts?|transcripts?|interviews?|examples?)\b", re.I)
+_ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversations?|dialogues?|dialogs?|chat\w*|scripts?|"
+                               r"transcripts?|interviews?|test cases?|pseudo-?code)\b", re.I)
 
 _FUNCTION_WORDS = frozenset(
     "the a an and or but of to in on at for with by from as is are was were be that which who whose this these "
     "their its our your his her my into than then so if when while because such".split()
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
+_EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
+_CODE = re.compile(r"[;{}]\s*$|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const)\b", re.M | re.I)
 
 _MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u017d\u017e]|â€[\u0080-\u00bf\u2018-\u203a\u0153\u2122]|Â[\u00a0-\u00bf]|ï»¿")
 _BAD_CHARS = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\"'\]]+", re.I)
 _IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]+\)|\.(?:png|jpe?g|gif|webp|svg|bmp)\b", re.I)
-_LINK_ASKED = re.compile(r"\b(?:url|urls|link|links|website|websites|web ?site|web ?page|site|sites|source|sources|"
-                         r"reference|references|resource|resources|online|internet|http|www|domain|blog|podcast|video|"
-                         r"article|articles|homepage|page)\b", re.I)
+_LINK_ASKED = re.compile(r"\b(?:urls?|links?|hyperlinks?|websites?|web ?sites?|web ?pages?|sites?|sources?|references?|"
+                         r"citations?|cite|resources?|http|https|www|domains?|homepage|online)\b", re.I)
 
 _NEUTRAL_HOST = re.compile(r"(?:^|\.)(?:example|localhost|json-schema|w3|schema|schemas|xmlsoap|yourdomain|yourwebsite|"
                            r"mywebsite|mysite|yoursite|domain|website|company|test)\.|^localhost$|^127\.|\.(?:test|example|invalid|local)$")
 _UNSEEN_MEDIA = re.compile(
     r"\b(?:this|these|the (?:given|following|attached|above|below|provided|shown|accompanying)|following|attached|provided|"
     r"given|above|below)\s+(?:image|images|picture|pictures|photo|photos|photograph|photographs|video|audio|recording|"
-    r"screenshot|painting|graph|chart|diagram|illustration|drawing|figure|clip|attachment)\b",
+    r"screenshot|painting|graph|chart|diagram|illustration|drawing|figure|clip|attachment)\b"
+    r"|\bthe\s+(?:image|picture|photo|photograph|video|audio|recording|screenshot|painting|graph|chart|diagram|"
+    r"illustration|drawing|figure|clip)\s+(?:below|above|shown|provided|attached|given|here)\b",
     re.I,
 )
 _UNSEEN_LINK_TASK = re.compile(r"\b(?:summari[sz]e|read|describe|analy[sz]e|review|watch|listen|visit|evaluate|appraise|"
@@ -85,7 +88,8 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b")
 # Domains and mailboxes that are examples by convention or by obvious invention.
 _EXAMPLE_DOMAIN = re.compile(r"(?:^|\.)(?:example|test|invalid|localhost|domain|email|company|companyname|yourdomain|"
                              r"yourcompany|mydomain|website|sample|acme|xyz|abc|fake)\.[a-z.]+$|\.(?:test|example|invalid|local)$", re.I)
-_PHONE = re.compile(r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b(?![.-]?\d)")
+_PHONE = re.compile(r"(?<![\w+.-])(?:\+\s?\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b(?![.-]?\d)"
+                    r"|(?<![\w+])\+\s?\d{1,3}(?:[\s.-]\(?\d{1,5}\)?){2,5}(?![.-]?\d)")
 
 
 def placeholder_output(answer: str) -> str | None:
@@ -120,7 +124,7 @@ def template_leak(prompt: str, answer: str) -> str | None:
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
 
-def truncated(answer: str, max_words_unfinished: int = 8) -> str | None:
+def truncated(answer: str, max_words_unfinished: int = 6) -> str | None:
     """Cut-off outputs: an odd number of code fences, JSON that stops open, or prose that stops mid-sentence."""
     text = answer.rstrip()
     if text.count("```") % 2 == 1:
@@ -128,19 +132,24 @@ def truncated(answer: str, max_words_unfinished: int = 8) -> str | None:
     if text[:1] in "{[" and _open_brackets(text) > 0:
         return "output starts as JSON but its brackets are never closed"
     last_line = text.rsplit("\n", 1)[-1].strip()
+    if _EMPTY_ITEM.match(last_line) and _LIST_ITEM.match(text.rsplit("\n", 2)[-2] if text.count("\n") else ""):
+        return f"output ends with an empty list item {last_line!r}"
     words = last_line.split()
-    if len(text) < 80 or len(words) < 2 or _LIST_ITEM.match(last_line) and len(words) < 6:
+    if len(text) < 30 or len(words) < 2 or _LIST_ITEM.match(last_line) and len(words) < 6:
         return None
     last = words[-1]
-    ends_open = last[-1] in ",;:(-–—" or last.lower() in _FUNCTION_WORDS
-    ends_bare = last.isalpha() and last.islower() and len(words) >= max_words_unfinished
-    if (ends_open or ends_bare) and _looks_like_prose(text):
+    # A comma or a function word ends no sentence and no list item; a bare word ends no sentence of prose.
+    ends_open = (last[-1] in ",;(-–—" or last.lower() in _FUNCTION_WORDS) and not _CODE.search(text)
+    ends_bare = last.isalpha() and last.islower() and len(words) >= max_words_unfinished and _looks_like_prose(text)
+    if ends_open or ends_bare:
         return f"output stops mid-sentence: …{last_line[-40:]!r}"
     return None
 
 
 def _looks_like_prose(text: str) -> bool:
-    """Mostly sentences ending in punctuation, so a bare ending stands out (poems and lists do not)."""
+    """Mostly sentences ending in punctuation, so a bare ending stands out (poems, lists and code do not)."""
+    if _CODE.search(text):
+        return False
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     if len(lines) > 1 and sum(1 for line in lines if line[-1] in ".!?:") < len(lines) / 2:
         return False
@@ -164,9 +173,15 @@ def _open_brackets(text: str) -> int:
 _WORDISH = re.compile(r"[\W_]+")
 
 
-def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12) -> str | None:
-    """Degenerate loops: most word 5-grams repeat, or the text compresses far better than language does."""
-    words = [w for w in answer.split() if len(_WORDISH.sub("", w)) >= 2]
+def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12,
+               min_loops: int = 4) -> str | None:
+    """Degenerate loops: a phrase said `min_loops` times in a row, most word 5-grams repeated, or text that
+    compresses far better than language does. Tokens without two letters or digits (table borders, single
+    notes, bare numbers) are ignored."""
+    words = [w.casefold() for w in answer.split() if len(_WORDISH.sub("", w)) >= 2]
+    loop = None if _CODE.search(answer) else _tandem_repeat(words, min_loops)  # code repeats lines on purpose
+    if loop:
+        return f"output says {loop!r} {min_loops} or more times in a row"
     if len(words) >= min_words:
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
@@ -179,6 +194,18 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
         ratio = len(zlib.compress(data, 6)) / len(data)
         if ratio < min_compression:
             return f"output compresses to {ratio:.0%} of its size: a phrase repeats over and over"
+    return None
+
+
+def _tandem_repeat(words: list[str], loops: int, longest: int = 12) -> str | None:
+    """A span of 2-`longest` words repeated `loops` times back to back, if any."""
+    for span in range(2, longest + 1):
+        run = 0
+        for i in range(len(words) - span):
+            run = run + 1 if words[i] == words[i + span] else 0
+            if run >= (loops - 1) * span:
+                start = i + span - run
+                return " ".join(words[start:start + span])
     return None
 
 
@@ -260,8 +287,9 @@ def personal_data(text: str) -> str | None:
         if not _EXAMPLE_DOMAIN.search(match.group(1)):
             return f"text contains an email address: {match.group()[:40]!r}"
     for match in _PHONE.finditer(text):
-        digits = re.sub(r"\D", "", match.group())[-10:]
-        if digits[3:6] != "555" and digits not in ("1234567890", "0123456789") and len(set(digits)) > 3:
+        digits = re.sub(r"\D", "", match.group())
+        local = digits[-10:]
+        if 9 <= len(digits) <= 15 and local[3:6] != "555" and local not in ("1234567890", "0123456789") and len(set(digits)) > 3:
             return f"text contains a phone number: {match.group().strip()!r}"
     return None
 
@@ -284,10 +312,10 @@ def wrong_arithmetic(user: str, answer: str) -> str | None:
         return None
     expression = match.group().strip()
     value = _evaluate(expression)
-    numbers = [_number(n) for n in _NUMBER.findall(answer)]
+    numbers = [(_number(n), _tolerance(n, value or 0.0)) for n in _NUMBER.findall(answer)]
     if value is None or not numbers:
         return None
-    if any(n is not None and math.isclose(n, value, rel_tol=1e-3, abs_tol=0.01) for n in numbers):
+    if any(n is not None and abs(n - value) <= tolerance for n, tolerance in numbers):
         return None
     shown = f"{value:.6g}"
     return f"{expression} = {shown}, but the output never says {shown}"
@@ -302,6 +330,14 @@ def _standalone(text: str, match: re.Match) -> bool:
         return False
     operators = set(re.findall(r"[-+*/×÷]|(?<=\s)x(?=\s)", expression))
     return not (operators <= {"/"} or operators == {"-"} and " - " not in expression)
+
+
+def _tolerance(token: str, value: float) -> float:
+    """How far a stated number may be from the value: half a unit of its last decimal ('0.67' for 2/3)."""
+    if "/" in token:
+        return 1e-9
+    decimals = len(token.split(".", 1)[1]) if "." in token else 0
+    return max(0.5 * 10 ** -decimals if (decimals or value != int(value)) else 0.0, 1e-9 * abs(value))
 
 
 def _number(token: str) -> float | None:

@@ -13,6 +13,7 @@ class QualityOptions:
     repeat_min_words: int = 30  # outputs shorter than this are never called repetitive by n-grams
     repeat_max_share: float = 0.4  # share of repeated word 5-grams above which an output loops
     repeat_min_compression: float = 0.12  # zlib ratio below which an output of 300+ bytes loops
+    repeat_min_loops: int = 4  # a phrase said this many times in a row is a loop
 
 
 def turns(example: Example) -> Iterator[tuple[Message | None, Message]]:
@@ -54,7 +55,8 @@ class QualityStage(Stage):
                 continue
             yield from once("Q003", lowq.boilerplate(text), field)
             yield from once("Q004", lowq.truncated(text), field)
-            yield from once("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression), field)
+            yield from once("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
+                                                    o.repeat_min_loops), field)
             yield from once("Q007", lowq.echo(prompt, text), field)
             yield from once("Q008", lowq.unprompted_link(prompt, text), field)
             yield from once("Q012", lowq.template_leak(prompt, text), field)
