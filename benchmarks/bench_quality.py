@@ -143,6 +143,17 @@ def plant(kind: str, rec: dict, rng: random.Random, other: str) -> dict | None:
     return r
 
 
+def typo(text: str, rng: random.Random) -> str:
+    """Two neighbouring letters of one longer word swapped."""
+    words = text.split(" ")
+    long = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()] or [0]
+    i = rng.choice(long)
+    w = words[i]
+    j = rng.randrange(1, max(2, len(w) - 2))
+    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:] if len(w) > j + 1 else w + "s"
+    return " ".join(words)
+
+
 def correct_arithmetic(rec: dict, rng: random.Random) -> dict:
     """A clean counterpart of Q013's plant: the same kind of question, answered right."""
     a, b, op = rng.randint(2, 999), rng.randint(2, 99), rng.choice("+-*")
@@ -168,17 +179,23 @@ def build(folder: Path, rng: random.Random) -> dict[tuple[str, int], str]:
             if new is not None:
                 alpaca.append((new, kind))
                 planted += 1
+    tasks = [r for r in pool[cursor:cursor + 700] if r["output"].strip()][:600]
+    cursor += 700
     alpaca += [(rec, "") for rec in pool[cursor:]]
     alpaca += [(correct_arithmetic(pool[i], rng), "") for i in range(50)]
     # Conflicting labels: a short-answer record again, with another record's short answer.
     short = [r for r in pool[cursor:] if 0 < len(r["output"]) <= 25 and len(r["output"].split()) <= 3]
     answers = sorted({r["output"] for r in short})
-    for rec in rng.sample(short, min(PER_CLASS // 2, len(short))):
+    for n, rec in enumerate(rng.sample(short, min(PER_CLASS, len(short)))):
+        kind = "C004" if n % 2 else "C001"  # every other copy asks nearly the same thing: one typo
         alpaca.remove((rec, ""))
-        alpaca.append((rec, "C001"))
+        alpaca.append((rec, kind))
         flipped = rng.choice([a for a in answers if a.lower() != rec["output"].lower()])
-        alpaca.append((dict(rec, output=flipped), "C001"))
-    alpaca += format_tasks(pool[cursor:], rng)
+        copy = dict(rec, output=flipped)
+        if kind == "C004":
+            copy["instruction"] = typo(rec["instruction"], rng)
+        alpaca.append((copy, kind))
+    alpaca += format_tasks(tasks, rng)
     rng.shuffle(alpaca)
     write(folder / "alpaca.jsonl", alpaca, labels)
 
@@ -201,8 +218,7 @@ def format_tasks(pool: list[dict], rng: random.Random) -> list[tuple[dict, str]]
     Drift is planted in the first two (prose or other keys among JSON; numbered among bullets); the
     third is left as it is, to measure how often natural outputs of one task get called drift."""
     records: list[tuple[dict, str]] = []
-    sample = rng.sample([r for r in pool if r["output"].strip()], 600)
-    json_task, list_task, prose_task = sample[:200], sample[200:400], sample[400:]
+    json_task, list_task, prose_task = pool[:200], pool[200:400], pool[400:600]
     system_json = "Answer as JSON with the keys answer and confidence."
     for i, rec in enumerate(json_task):
         drift = i < 20
@@ -234,7 +250,7 @@ def write(path: Path, records: list[tuple[dict, str]], labels: dict) -> None:
             labels[(str(path), line)] = label
 
 
-def misses(labels: dict, findings: list, texts: dict, per_class: int = 6) -> list[str]:
+def misses(labels: dict, findings: list, texts: dict, per_class: int = 60) -> list[str]:
     """Samples of planted records their rule missed and of clean records it flagged, for tuning."""
     flagged = defaultdict(set)
     for f in findings:

@@ -79,6 +79,8 @@ class FormatGroups:
         if size < self.min_group:
             return None
         value, count = counts.most_common(1)[0]
+        if dimension == "kind" and value == "prose":  # structure among prose may be the right answer
+            return None
         share = count / size
         return (value, share, size) if share >= self.dominance and count < size else None
 

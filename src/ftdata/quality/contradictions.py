@@ -25,6 +25,7 @@ class Conflict:
     refs: tuple[Ref, ...]  # every record of the group, in input order
     answers: tuple[tuple[str, int], ...]  # (answer snippet, how many records give it), most common first
     labels: bool  # all answers are short labels
+    near: bool = False  # the group joins near-duplicate prompts, not only identical ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +58,21 @@ class AnswerGroups:
 
         Near-duplicate prompts count only when every answer is a short label: "Write a poem about
         cats" and "... about dogs" are near-duplicates that should get different poems."""
-        groups = [[p] for p, members in self._by_prompt.items() if len(members) > 1]
-        seen = {p for group in merged for p in group}
-        groups = [g for g in groups if g[0] not in seen] + [list(g) for g in merged]
+        groups, covered = [], set()
+        for group in merged:
+            members = [m for p in group for m in self._by_prompt.get(p, ())]
+            if all(m[3] for m in members):
+                groups.append(group)
+                covered.update(group)
+        groups += [[p] for p, members in self._by_prompt.items() if len(members) > 1 and p not in covered]
         for group in groups:
-            near = len(group) > 1
-            members = sorted((m for p in group for m in self._by_prompt.get(p, ())), key=lambda m: (m[0].index or 0, m[0].line or 0))
+            members = sorted((m for p in group for m in self._by_prompt[p]), key=lambda m: (m[0].index or 0, m[0].line or 0))
             counts: dict[int, list] = {}
             for _, answer, snippet, _ in members:
                 counts.setdefault(answer, [snippet, 0])[1] += 1
-            labels = all(m[3] for m in members)
-            if len(counts) > 1 and (labels or not near):  # near-duplicate prompts may rightly get different prose
+            if len(counts) > 1:
                 answers = tuple(sorted(((s, n) for s, n in counts.values()), key=lambda a: -a[1]))
-                yield Conflict(tuple(m[0] for m in members), answers, labels)
+                yield Conflict(tuple(m[0] for m in members), answers, all(m[3] for m in members), len(group) > 1)
 
     def preference_conflicts(self) -> Iterator[PreferenceConflict]:
         for key, ref in self._rejected.items():
@@ -85,4 +88,5 @@ def conflict_message(conflict: Conflict, limit: int = 4) -> str:
     shown = "; ".join(f"{snippet!r} ×{count}" if count > 1 else repr(snippet) for snippet, count in conflict.answers[:limit])
     more = f"; and {len(conflict.answers) - limit} more" if len(conflict.answers) > limit else ""
     what = "labels" if conflict.labels else "answers"
-    return f"{len(conflict.refs)} records ask the same thing but give {len(conflict.answers)} different {what}: {shown}{more}"
+    same = "nearly the same thing" if conflict.near else "the same thing"
+    return f"{len(conflict.refs)} records ask {same} but give {len(conflict.answers)} different {what}: {shown}{more}"

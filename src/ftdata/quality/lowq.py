@@ -179,10 +179,11 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     compresses far better than language does. Tokens without two letters or digits (table borders, single
     notes, bare numbers) are ignored."""
     words = [w.casefold() for w in answer.split() if len(_WORDISH.sub("", w)) >= 2]
-    loop = None if _CODE.search(answer) else _tandem_repeat(words, min_loops)  # code repeats lines on purpose
+    is_code = bool(_CODE.search(answer))  # code repeats lines on purpose
+    loop = None if is_code else _tandem_repeat(words, min_loops)
     if loop:
         return f"output says {loop!r} {min_loops} or more times in a row"
-    if len(words) >= min_words:
+    if len(words) >= min_words and not is_code:
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
         share = repeated / max(1, len(words) - 4)

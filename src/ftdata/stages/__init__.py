@@ -1,5 +1,6 @@
 """The check pipeline's stages, in the order records flow through them (the read stage is the source)."""
 
+from .duplicates import DuplicatesStage
 from .parse import ParseStage
 from .profile import ProfileStage
 from .schema import SchemaStage
@@ -14,6 +15,7 @@ STAGES = [
     SchemaStage,
     ProfileStage,
     ToolsStage,
+    DuplicatesStage,
     QualityStage,
     ConsistencyStage,
     ContradictionsStage,

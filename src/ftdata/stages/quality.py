@@ -16,20 +16,22 @@ class QualityOptions:
     repeat_min_loops: int = 4  # a phrase said this many times in a row is a loop
 
 
-def turns(example: Example) -> Iterator[tuple[Message | None, Message]]:
-    """Each trained assistant turn with the user turn before it."""
+def turns(example: Example) -> Iterator[tuple[str, str, Message]]:
+    """Each trained assistant turn with the user turn before it and everything said before it."""
     if example.is_preference:
-        user = next((m for m in reversed(example.messages or ()) if m.role == "user"), None)
+        user = next((m.content for m in reversed(example.messages or ()) if m.role == "user"), "")
+        before = "\n\n".join(m.content for m in example.messages or ())
         for message in example.chosen or ():
             if message.role == "assistant" and not message.tool_calls:
-                yield user, message
+                yield user, before, message
         return
-    user = None
+    user, before = "", []
     for message in example.messages or ():
         if message.role == "user":
-            user = message
+            user = message.content
         elif message.role == "assistant" and not message.tool_calls and message.weight != 0:
-            yield user, message
+            yield user, "\n\n".join(before), message
+        before.append(message.content)
 
 
 class QualityStage(Stage):
@@ -47,9 +49,8 @@ class QualityStage(Stage):
                 reported.add(code)
                 yield Problem(code, message, field)
 
-        for user, answer in turns(example):
-            text, prompt = answer.content, user.content if user else ""
-            field = answer.content_path
+        for prompt, context, answer in turns(example):
+            text, field = answer.content, answer.content_path
             yield from once("Q001", lowq.placeholder_output(text), field)
             if not text.strip():
                 continue
@@ -58,7 +59,7 @@ class QualityStage(Stage):
             yield from once("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
                                                     o.repeat_min_loops), field)
             yield from once("Q007", lowq.echo(prompt, text), field)
-            yield from once("Q008", lowq.unprompted_link(prompt, text), field)
+            yield from once("Q008", lowq.unprompted_link(context, text), field)
             yield from once("Q012", lowq.template_leak(prompt, text), field)
             yield from once("Q013", lowq.wrong_arithmetic(prompt, text), field)
         has_images = any(m.images for m in example.messages)

@@ -1,0 +1,117 @@
+"""Duplicates across a whole dataset: exact, near and prompt-only, with a kept record per cluster.
+
+`DuplicateFinder` takes records one at a time (their normalised text, prompt, split and keep
+score) and keeps ~20 bytes of each plus the near-duplicate index's state. `resolve()` then
+joins exact groups and near-duplicate pairs into clusters (connected components), keeps one
+record per cluster and says for every other member why it goes.
+
+Kept record: among the cluster's records of the earliest split (train, then val, then test), the
+one with the highest keep score, the first on ties. A val or test record in a cluster with a
+training record is leakage; other members are duplicates of the kept one.
+"""
+
+from array import array
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cluster import candidate_pairs, connected
+from .index import NearDuplicateIndex
+from .text import hash64
+
+SPLITS = ("train", "val", "test")
+EXACT, NEAR = "exact", "near"
+
+
+@dataclass(slots=True)
+class Removal:
+    position: int  # of the record that goes
+    kept: int  # position of the record it duplicates
+    kind: str  # exact or near
+    leak: bool  # a val/test record duplicating a training record
+
+
+@dataclass(slots=True)
+class Resolution:
+    clusters: list[list[int]]  # positions, kept record first, largest cluster first
+    removals: list[Removal]
+    repeated_prompts: list[tuple[int, int]]  # (record, first record with the same prompt, other answer)
+    exact_clusters: int = 0
+    near_clusters: int = 0
+    kinds: list[str] = field(default_factory=list)  # per cluster: exact or near
+
+
+class DuplicateFinder:
+    def __init__(self, *, near: bool = True, batch: int = 4096, **index_options):
+        self.index = NearDuplicateIndex(**index_options) if near else None
+        self.batch = batch
+        self._pending: list[str] = []
+        self.hashes = array("Q")
+        self.prompts = array("Q")  # 0: no prompt
+        self.splits = array("B")
+        self.scores = array("d")
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0) -> int:
+        """Remember one record (texts already normalised); its position is returned."""
+        self.hashes.append(hash64(text))
+        self.prompts.append(hash64(prompt) if prompt and prompt != text else 0)
+        self.splits.append(SPLITS.index(split) if split in SPLITS else 0)
+        self.scores.append(score)
+        if self.index is not None:
+            self._pending.append(text)
+            if len(self._pending) >= self.batch:
+                self._flush()
+        return len(self.hashes) - 1
+
+    def nbytes(self) -> int:
+        own = sum(a.itemsize * len(a) for a in (self.hashes, self.prompts, self.splits, self.scores))
+        return own + (self.index.nbytes() if self.index else 0)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.index.add(self._pending)
+            self._pending = []
+
+    def resolve(self) -> Resolution:
+        hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)
+        pairs = [candidate_pairs(hashes[:, None])]  # exact: same normalised text
+        if self.index is not None:
+            self._flush()
+            pairs.append(self.index.pairs())
+        groups = connected(np.concatenate(pairs)) if len(self) else []
+        splits = np.frombuffer(self.splits, dtype=np.uint8) if len(self) else np.zeros(0, np.uint8)
+        scores = np.frombuffer(self.scores, dtype=np.float64) if len(self) else np.zeros(0)
+        result = Resolution(clusters=[], removals=[], repeated_prompts=[])
+        for group in sorted(groups, key=lambda g: (-len(g), g[0])):
+            members = np.array(group)
+            earliest = splits[members].min()
+            eligible = members[splits[members] == earliest]
+            kept = int(eligible[np.argmax(scores[eligible])])  # argmax: the first on ties
+            train_hashes = set(hashes[members[splits[members] == 0]].tolist())
+            exact_only = len(set(hashes[members].tolist())) == 1
+            for m in group:
+                if m == kept:
+                    continue
+                leak = splits[m] > 0 and earliest == 0
+                same = hashes[m] in train_hashes if leak else hashes[m] == hashes[kept]
+                result.removals.append(Removal(m, kept, EXACT if same else NEAR, bool(leak)))
+            result.clusters.append([kept, *[m for m in group if m != kept]])
+            result.kinds.append(EXACT if exact_only else NEAR)
+        result.exact_clusters = result.kinds.count(EXACT)
+        result.near_clusters = result.kinds.count(NEAR)
+        result.repeated_prompts = self._repeated_prompts({r.position for r in result.removals})
+        return result
+
+    def _repeated_prompts(self, removed: set[int]) -> list[tuple[int, int]]:
+        """Records whose prompt an earlier record already has, with a different answer."""
+        prompts = np.frombuffer(self.prompts, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)
+        hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)
+        keep = prompts != 0
+        keep[list(removed)] = False
+        ids = np.flatnonzero(keep)
+        pairs = candidate_pairs(prompts[ids][:, None], ids)  # (first with that prompt, later one)
+        pairs = pairs[hashes[pairs[:, 0]] != hashes[pairs[:, 1]]]
+        return [(int(later), int(first)) for first, later in pairs]

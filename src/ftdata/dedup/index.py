@@ -1,0 +1,98 @@
+"""A streaming near-duplicate index: add texts batch by batch, then ask for verified clusters.
+
+Per text it keeps its LSH band keys (8 bytes a band) and what verification needs: the distinct
+shingle hashes (4 bytes each, for the true Jaccard) or the signature (4 bytes a permutation,
+for the estimate). Texts themselves are dropped as soon as their batch is hashed.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import cluster, minhash
+from .shingles import CHAR, WORD, Shingling, ShingleSets, shingle_batch
+
+VERIFY = ("jaccard", "signature", "none")
+LSH_MARGIN = 0.1
+# "auto" picks from the first batch: texts whose median length is under this many words are
+# compared by character n-grams, which survive edits in short texts; longer ones by word n-grams.
+SHORT_TEXT_WORDS = 30
+AUTO_SHORT = Shingling(CHAR, 5)
+AUTO_LONG = Shingling(WORD, 2)
+
+
+def choose_shingling(texts: Sequence[str]) -> Shingling:
+    if not texts:
+        return AUTO_LONG
+    words = sorted(len(t.split()) for t in texts)
+    return AUTO_SHORT if words[len(words) // 2] < SHORT_TEXT_WORDS else AUTO_LONG
+
+
+class NearDuplicateIndex:
+    def __init__(
+        self,
+        threshold: float = 0.6,
+        num_perm: int = 128,
+        shingle: str | Shingling = "auto",
+        verify: str = "jaccard",
+        seed: int = 1,
+    ):
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+        if verify not in VERIFY:
+            raise ValueError(f"verify must be one of {', '.join(VERIFY)}, not {verify!r}")
+        self.threshold, self.num_perm, self.verify, self.seed = threshold, num_perm, verify, seed
+        self.shingling = Shingling.parse(shingle) if isinstance(shingle, str) and shingle != "auto" else shingle
+        # LSH tuned below the threshold: pairs just above it otherwise slip through the S-curve, and
+        # verification removes the extra candidates anyway (benchmarks/results/dedup.txt)
+        self.bands, self.rows = minhash.lsh_params(max(0.3, threshold - LSH_MARGIN), num_perm)
+        self._keys: list[np.ndarray] = []
+        self._has_shingles: list[np.ndarray] = []
+        self._sets: list[ShingleSets] = []
+        self._sigs: list[np.ndarray] = []
+        self.size = 0
+
+    def add(self, texts: Sequence[str]) -> None:
+        """Index a batch; its texts get the next ids (0, 1, 2... over all batches)."""
+        if self.shingling == "auto":
+            self.shingling = choose_shingling(texts)
+        sets = shingle_batch(list(texts), self.shingling)
+        sigs = minhash.signatures(sets, self.num_perm, self.seed)
+        self._keys.append(minhash.band_keys(sigs, self.bands, self.rows))
+        self._has_shingles.append(sets.sizes() > 0)
+        if self.verify == "jaccard":
+            self._sets.append(sets)
+        elif self.verify == "signature":
+            self._sigs.append(sigs)
+        self.size += len(texts)
+
+    def nbytes(self) -> int:
+        arrays = [*self._keys, *self._has_shingles, *self._sigs]
+        arrays += [a for s in self._sets for a in (s.hashes, s.offsets)]
+        return sum(a.nbytes for a in arrays)
+
+    def pairs(self) -> np.ndarray:
+        """Candidate pairs from the LSH buckets, verified as the index was told to."""
+        if not self._keys:
+            return np.zeros((0, 2), dtype=np.int64)
+        keys = np.concatenate(self._keys)
+        ids = np.flatnonzero(np.concatenate(self._has_shingles))  # empty texts are nobody's duplicate
+        pairs = cluster.candidate_pairs(keys[ids], ids)
+        if self.verify == "jaccard":
+            pairs = pairs[cluster.true_jaccard(self._all_sets(), pairs) >= self.threshold]
+        elif self.verify == "signature":
+            sigs = np.concatenate(self._sigs)
+            pairs = pairs[minhash.estimated_jaccard(sigs[pairs[:, 0]], sigs[pairs[:, 1]]) >= self.threshold]
+        return pairs
+
+    def clusters(self) -> list[list[int]]:
+        """Groups of 2+ ids whose texts are near-duplicates (connected components of verified pairs)."""
+        return cluster.connected(self.pairs())
+
+    def _all_sets(self) -> ShingleSets:
+        if len(self._sets) > 1:
+            shift = np.cumsum([0] + [len(s.hashes) for s in self._sets[:-1]])
+            offsets = [s.offsets[:-1] + k for s, k in zip(self._sets, shift)]
+            offsets.append(np.array([sum(len(s.hashes) for s in self._sets)]))
+            self._sets = [ShingleSets(np.concatenate([s.hashes for s in self._sets]), np.concatenate(offsets))]
+        return self._sets[0]

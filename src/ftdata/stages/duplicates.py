@@ -1,0 +1,129 @@
+"""Exact and near-duplicate records, repeated prompts, and leakage of training records into val/test.
+
+Dataset-level: `check` only remembers each record compactly (see ftdata.dedup.dataset); `finish`
+clusters them and names, for every record that goes, the record kept in its place.
+"""
+
+import math
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..dedup import DEFAULT_THRESHOLD
+from ..dedup.dataset import EXACT, SPLITS, DuplicateFinder
+from ..dedup.index import VERIFY
+from ..dedup.shingles import Shingling
+from ..dedup.text import normalise, prompt_text, record_text
+from ..errors import UsageError
+from ..records import Example, Ref
+from .base import Problem, Stage
+
+
+@dataclass
+class Options:
+    threshold: float = DEFAULT_THRESHOLD  # Jaccard similarity of shingle sets for a near-duplicate
+    shingle: str = "auto"  # auto, word2, word3, char5...
+    num_perm: int = 128  # MinHash permutations
+    verify: str = "jaccard"  # jaccard (true similarity), signature (MinHash estimate) or none
+    near: bool = True  # look for near-duplicates at all (exact ones are always found)
+    casefold: bool = False  # exact duplicates ignore case too
+    keep: str = "first"  # first, longest, or a top-level field whose highest value is kept
+    list_clusters: int = 10  # clusters listed in the report's stats, largest first; -1: all
+
+
+class DuplicatesStage(Stage):
+    name = "duplicates"
+    Options = Options
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        o = self.options
+        if not 0 < o.threshold <= 1:
+            raise UsageError(f"[tool.ftdata.duplicates]: threshold must be in (0, 1], not {o.threshold}")
+        if o.verify not in VERIFY:
+            raise UsageError(f"[tool.ftdata.duplicates]: verify must be one of {', '.join(VERIFY)}, not {o.verify!r}")
+        if o.shingle != "auto":
+            try:
+                Shingling.parse(o.shingle)
+            except ValueError as e:
+                raise UsageError(f"[tool.ftdata.duplicates]: {e}") from None
+        near = o.near and (ctx.policy.enabled("D002") or ctx.policy.enabled("D005"))
+        self.finder = DuplicateFinder(near=near, threshold=o.threshold, num_perm=o.num_perm,
+                                      shingle=o.shingle, verify=o.verify)
+        self.files: list[str] = []
+        self._file_ids: dict[str, int] = {}
+        self.file_of, self.lines, self.indices = array("H"), array("L"), array("q")
+
+    def check(self, example: Example) -> Iterator[Problem]:
+        if example.messages is None:  # unparsed: other stages report it
+            return ()
+        text = normalise(record_text(example), casefold=self.options.casefold)
+        prompt = normalise(prompt_text(example), casefold=self.options.casefold)
+        self.finder.add(text, prompt, example.split, self._score(example, text))
+        self.file_of.append(self._file_ids.setdefault(example.file, len(self._file_ids)))
+        if len(self._file_ids) > len(self.files):
+            self.files.append(example.file)
+        self.lines.append(example.line)
+        self.indices.append(example.index)
+        return ()
+
+    def _score(self, example: Example, text: str) -> float:
+        keep = self.options.keep
+        if keep == "first":
+            return 0.0
+        if keep == "longest":
+            return float(len(text))
+        value = example.data.get(keep) if isinstance(example.data, dict) else None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+        return float(value) if ok else -math.inf
+
+    def ref(self, position: int) -> Ref:
+        return Ref(self.files[self.file_of[position]], self.lines[position], self.indices[position])
+
+    def _where(self, position: int) -> str:
+        ref = self.ref(position)
+        return f"{ref.file}:{ref.line}"
+
+    def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
+        self.resolution = self.finder.resolve()
+        splits = self.finder.splits
+        for r in self.resolution.removals:
+            what = "a copy" if r.kind == EXACT else "a near-duplicate"
+            if r.leak:
+                code = "D004" if r.kind == EXACT else "D005"
+                message = f"{SPLITS[splits[r.position]]} record is {what} of a training record"
+            else:
+                code = "D001" if r.kind == EXACT else "D002"
+                message = f"record is {what} of the record kept"
+            yield self.ref(r.position), Problem(code, message, related=(self.ref(r.kept),))
+        for position, first in self.resolution.repeated_prompts:
+            yield self.ref(position), Problem("D003", "same prompt as an earlier record, with a different answer",
+                                              related=(self.ref(first),))
+
+    def stats(self) -> dict[str, Any]:
+        resolution = getattr(self, "resolution", None)
+        if resolution is None:
+            return {}
+        records = len(self.finder)
+        listed = resolution.clusters if self.options.list_clusters < 0 else resolution.clusters[: self.options.list_clusters]
+        index = self.finder.index
+        return {
+            "records": records,
+            "exact_clusters": resolution.exact_clusters,
+            "near_clusters": resolution.near_clusters,
+            "duplicates": len(resolution.removals),
+            "leaked": sum(r.leak for r in resolution.removals),
+            "repeated_prompts": len(resolution.repeated_prompts),
+            "duplicate_share": round(len(resolution.removals) / records, 4) if records else 0.0,
+            "largest_clusters": [
+                {"kind": kind, "size": len(c), "kept": self._where(c[0]), "members": [self._where(m) for m in c[1:]]}
+                for c, kind in zip(listed, resolution.kinds)
+            ],
+            "settings": {
+                "threshold": self.options.threshold, "shingle": str(index.shingling) if index else None,
+                "num_perm": self.options.num_perm, "verify": self.options.verify,
+                "lsh_bands": index.bands if index else None, "lsh_rows": index.rows if index else None,
+            },
+            "bytes_per_record": round(self.finder.nbytes() / records) if records else 0,
+        }

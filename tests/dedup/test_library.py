@@ -1,0 +1,96 @@
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from datasketch import MinHash
+
+from ftdata.dedup import NearDuplicateIndex, near_duplicate_groups, normalise
+from ftdata.dedup.cluster import candidate_pairs, connected
+from ftdata.dedup.minhash import band_keys, lean, signatures
+from ftdata.dedup.shingles import Shingling, shingle_batch
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+from planted import pair_scores, planted_corpus  # noqa: E402
+
+FOX = "The quick brown fox jumps over the lazy dog near the old river bank this morning, then naps."
+
+
+def test_normalise_nfc_whitespace_and_optional_case():
+    assert normalise("  Cafe\u0301 \t au\n\nlait ") == "Caf\u00e9 au lait"
+    assert normalise("A  B", casefold=True) == "a b"
+
+
+@pytest.mark.parametrize("spec", ["word1", "word3", "char5"])
+def test_signatures_equal_datasketch_minhash_over_the_same_shingles(spec):
+    texts = [FOX, "", "two words", "Ünïcode wörds, and punctuation!", FOX.upper()]
+    sets = shingle_batch(texts, Shingling.parse(spec))
+    sigs = signatures(sets, num_perm=64, seed=7)
+    for i in range(len(texts)):
+        reference = MinHash(num_perm=64, seed=7, hashfunc=lambda h: h)
+        reference.update_batch(sets.of(i).tolist())
+        assert (reference.hashvalues == sigs[i]).all()
+    assert lean(sigs[0], seed=7).jaccard(lean(sigs[4], seed=7)) == 1.0  # case never matters
+
+
+def test_word_shingles_stay_inside_each_text():
+    alone = shingle_batch(["alpha beta gamma", "delta epsilon zeta"], Shingling.parse("word2"))
+    assert alone.sizes().tolist() == [2, 2]
+    with_empty = shingle_batch(["", "alpha beta gamma", "", "delta epsilon zeta", ""], Shingling.parse("word2"))
+    assert with_empty.sizes().tolist() == [0, 2, 0, 2, 0]
+    assert (with_empty.of(1) == alone.of(0)).all() and (with_empty.of(3) == alone.of(1)).all()
+    for spec in ("word2", "char5"):
+        assert shingle_batch(["", ""], Shingling.parse(spec)).sizes().tolist() == [0, 0]
+
+
+def test_near_duplicate_groups_finds_edits_and_keeps_unrelated_apart():
+    items = [
+        ("a", FOX),
+        ("b", FOX.replace("jumps", "leaps")),
+        ("c", "Whisk two eggs with sugar, fold in the flour and bake for twenty minutes at 180 degrees."),
+        ("d", "  " + FOX.lower() + "  "),
+        ("e", ""),
+        ("f", ""),
+        ("g", "Whisk two eggs with sugar, fold in the flour and bake for twenty minutes at 180 degrees!"),
+    ]
+    assert near_duplicate_groups(items) == [["a", "b", "d"], ["c", "g"]]
+    assert near_duplicate_groups(items[2:3] + items[0:1]) == []
+    assert near_duplicate_groups([]) == []
+
+
+def test_verification_rejects_pairs_below_the_threshold():
+    # identical first half, different second half: Jaccard well under 0.9
+    half = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+    items = [(1, half + " apples pears plums figs"), (2, half + " cars vans buses bikes")]  # Jaccard 16/24
+    assert near_duplicate_groups(items, threshold=0.7, shingle="word1") == []
+    assert near_duplicate_groups(items, threshold=0.6, shingle="word1") == [[1, 2]]
+
+
+def test_planted_corpus_recall_and_precision():
+    texts, groups = planted_corpus(3000, seed=3)
+    found = near_duplicate_groups(enumerate(texts))
+    recall, precision = pair_scores(found, groups)
+    assert recall >= 0.95 and precision >= 0.99
+
+
+def test_index_streams_batches_like_one_batch():
+    texts, _ = planted_corpus(600, seed=5)
+    whole = NearDuplicateIndex(shingle="word2")
+    whole.add(texts)
+    streamed = NearDuplicateIndex(shingle="word2")
+    for start in range(0, len(texts), 100):
+        streamed.add(texts[start:start + 100])
+    assert whole.clusters() == streamed.clusters() != []
+
+
+def test_candidate_pairs_star_per_bucket_and_union_find():
+    keys = np.array([[5, 1], [5, 2], [7, 3], [5, 3]], dtype=np.uint64)
+    assert candidate_pairs(keys).tolist() == [[0, 1], [0, 3], [2, 3]]
+    assert connected(np.array([[0, 1], [4, 5], [1, 2]])) == [[0, 1, 2], [4, 5]]
+
+
+def test_band_keys_equal_only_for_equal_rows():
+    sigs = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [2, 1, 3, 4]], dtype=np.uint32)
+    keys = band_keys(sigs, bands=2, rows=2)
+    assert keys[0, 0] == keys[1, 0] and keys[0, 1] != keys[1, 1]
+    assert keys[0, 0] != keys[2, 0] and keys[0, 1] == keys[2, 1]
