@@ -84,8 +84,9 @@ class FormatGroups:
         share = count / size
         return (value, share, size) if share >= self.dominance and count < size else None
 
-    def length_outliers(self, min_group: int = 30, max_z: float = 5.0) -> Iterator[LengthOutlier]:
-        """Outputs far longer or shorter than their task's, by a robust z-score of log length."""
+    def length_outliers(self, min_group: int = 30, max_z: float = 5.0, min_ratio: float = 4.0) -> Iterator[LengthOutlier]:
+        """Outputs far longer or shorter than their task's: a robust z-score of log length over `max_z`,
+        and at least `min_ratio` times (or a `min_ratio`th of) the median, so uniform tasks stay quiet."""
         for group in self._groups.values():
             if len(group.members) < min_group:
                 continue
@@ -93,7 +94,7 @@ class FormatGroups:
             median = statistics.median(logs)
             mad = statistics.median(abs(x - median) for x in logs) or 0.05
             for (ref, _, length), x in zip(group.members, logs):
-                if 0.6745 * abs(x - median) / mad > max_z:
+                if 0.6745 * abs(x - median) / mad > max_z and abs(x - median) >= math.log(min_ratio):
                     yield LengthOutlier(ref, length, math.expm1(median), group.label)
 
     def stats(self) -> dict[str, int]:

@@ -30,9 +30,9 @@ class Conflict:
 
 @dataclass(frozen=True, slots=True)
 class PreferenceConflict:
-    ref: Ref  # the record that rejects the answer
-    other: Ref  # the record that prefers it
-    answer: str
+    ref: Ref  # the later of the two records
+    other: Ref  # the earlier one, which judged the same answer the other way
+    what: str  # "rejects 'answer', which" / "prefers 'answer', which"
 
 
 class AnswerGroups:
@@ -41,14 +41,17 @@ class AnswerGroups:
         self._chosen: dict[tuple[int, int], Ref] = {}
         self._rejected: dict[tuple[int, int], Ref] = {}
         self._snippets: dict[tuple[int, int], str] = {}
+        self._chosen_snippets: dict[tuple[int, int], str] = {}
 
     def add(self, prompt: int, ref: Ref, answer: int, snippet: str, label: bool) -> None:
         self._by_prompt[prompt].append((ref, answer, snippet, label))
 
-    def add_pair(self, prompt: int, ref: Ref, chosen: int, rejected: int, rejected_snippet: str) -> None:
-        self._chosen.setdefault((prompt, chosen), ref)
-        self._rejected.setdefault((prompt, rejected), ref)
-        self._snippets.setdefault((prompt, rejected), rejected_snippet)
+    def add_pair(self, prompt: int, ref: Ref, chosen: tuple[int, str], rejected: tuple[int, str]) -> None:
+        """A preference pair: (hash, snippet) of its chosen and of its rejected answer."""
+        self._chosen.setdefault((prompt, chosen[0]), ref)
+        self._chosen_snippets.setdefault((prompt, chosen[0]), chosen[1])
+        self._rejected.setdefault((prompt, rejected[0]), ref)
+        self._snippets.setdefault((prompt, rejected[0]), rejected[1])
 
     def prompts(self) -> Iterable[int]:
         return self._by_prompt.keys()
@@ -75,10 +78,17 @@ class AnswerGroups:
                 yield Conflict(tuple(m[0] for m in members), answers, all(m[3] for m in members), len(group) > 1)
 
     def preference_conflicts(self) -> Iterator[PreferenceConflict]:
-        for key, ref in self._rejected.items():
-            other = self._chosen.get(key)
-            if other is not None and other != ref:
-                yield PreferenceConflict(ref, other, self._snippets[key])
+        """One conflict per pair of records, on the later one: it contradicts a judgement already made."""
+        reported: set[frozenset] = set()
+        for key, rejecting in self._rejected.items():
+            choosing = self._chosen.get(key)
+            if choosing is None or choosing == rejecting or frozenset((choosing, rejecting)) in reported:
+                continue
+            reported.add(frozenset((choosing, rejecting)))
+            if (rejecting.index or 0) >= (choosing.index or 0):
+                yield PreferenceConflict(rejecting, choosing, f"rejects {self._snippets[key]!r}, which")
+            else:
+                yield PreferenceConflict(choosing, rejecting, f"prefers {self._chosen_snippets[key]!r}, which")
 
     def stats(self) -> dict[str, int]:
         return {"prompts": len(self._by_prompt), "repeated_prompts": sum(1 for m in self._by_prompt.values() if len(m) > 1)}

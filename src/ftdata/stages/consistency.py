@@ -19,7 +19,7 @@ class ConsistencyOptions:
     min_group: int = 20  # tasks with fewer outputs are not compared
     dominance: float = 0.9  # share of a task's outputs that must agree before the others count as drift
     length_z: float = 5.0  # robust z-score of log length beyond which an output's length is an outlier
-    output_schema: str | None = None  # path of a JSON Schema every assistant output must satisfy
+    output_schema: str | dict | None = None  # a JSON Schema (path, or inline table) every output must satisfy
 
 
 class ConsistencyStage(Stage):
@@ -29,7 +29,9 @@ class ConsistencyStage(Stage):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.groups = FormatGroups(self.options.min_group, self.options.dominance)
-        self.validator = _load_validator(self.options.output_schema) if self.options.output_schema else None
+        schema = self.options.output_schema
+        self.schema_name = schema if isinstance(schema, str) else "the output schema"
+        self.validator = _load_validator(schema) if schema else None
 
     def check(self, example: Example) -> Iterator[Problem]:
         answer = answer_message(example)
@@ -58,12 +60,12 @@ class ConsistencyStage(Stage):
     def _validate(self, text: str) -> str | None:
         is_json, value = parse_json_output(text)
         if not is_json:
-            return f"output is not JSON, but {self.options.output_schema} expects JSON: {snippet(text, 50)!r}"
+            return f"output is not JSON, but {self.schema_name} expects JSON: {snippet(text, 50)!r}"
         error = next(iter(sorted(self.validator.iter_errors(value), key=lambda e: e.path)), None)
         if error is None:
             return None
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        return f"output fails {self.options.output_schema} at {where}: {error.message}"
+        return f"output fails {self.schema_name} at {where}: {error.message}"
 
     def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
         for drift in self.groups.drifts():
@@ -76,11 +78,13 @@ class ConsistencyStage(Stage):
         return self.groups.stats()
 
 
-def _load_validator(path: str):
+def _load_validator(schema: str | dict):
     import jsonschema
 
+    path = schema if isinstance(schema, str) else "(inline)"
     try:
-        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(schema, str):
+            schema = json.loads(Path(schema).read_text(encoding="utf-8"))
     except OSError as e:
         raise UsageError(f"output-schema {path}: cannot read: {e.strerror}") from None
     except json.JSONDecodeError as e:

@@ -26,7 +26,9 @@ class ContradictionsStage(Stage):
         super().__init__(ctx)
         self.groups = AnswerGroups()
         # Near-duplicate prompts: one text per distinct label prompt, hashed batch by batch and then dropped.
-        self.index = NearDuplicateIndex(threshold=self.options.near_threshold) if self.options.near_duplicates else None
+        # Character 5-grams: a typo changes a few of them, where it would change a third of a short prompt's words.
+        self.index = (NearDuplicateIndex(threshold=self.options.near_threshold, shingle="char5")
+                      if self.options.near_duplicates else None)
         self.indexed: list[int] = []  # index id -> prompt key
         self.seen: set[int] = set()
         self.batch: list[str] = []
@@ -40,8 +42,8 @@ class ContradictionsStage(Stage):
         if example.is_preference:
             chosen, rejected = joined(example.chosen, ("assistant",)), joined(example.rejected, ("assistant",))
             if chosen.strip() and rejected.strip():
-                self.groups.add_pair(prompt, example.ref, digest(normalise(chosen)), digest(normalise(rejected)),
-                                     snippet(rejected))
+                self.groups.add_pair(prompt, example.ref, (digest(normalise(chosen)), snippet(chosen)),
+                                     (digest(normalise(rejected)), snippet(rejected)))
             return ()
         answer = answer_message(example)
         if answer is not None and answer.content.strip():
@@ -74,8 +76,9 @@ class ContradictionsStage(Stage):
             first, *others = conflict.refs
             yield first, Problem(code, conflict_message(conflict), related=tuple(others))
         for pc in self.groups.preference_conflicts():
-            yield pc.ref, Problem("C003", f"rejects {pc.answer!r}, which line {pc.other.line} of {pc.other.file} "
-                                          "prefers for the same prompt", related=(pc.other,))
+            verdict = "prefers" if pc.what.startswith("rejects") else "rejects"
+            yield pc.ref, Problem("C003", f"{pc.what} line {pc.other.line} of {pc.other.file} {verdict} for the same prompt",
+                                  related=(pc.other,))
 
     def stats(self) -> dict:
         return self.groups.stats()
