@@ -139,7 +139,7 @@ def truncated(answer: str, max_words_unfinished: int = 6) -> str | None:
         return None
     last = words[-1]
     # A comma or a function word ends no sentence and no list item; a bare word ends no sentence of prose.
-    ends_open = (last[-1] in ",;(-–—" or last.lower() in _FUNCTION_WORDS) and not _CODE.search(text)
+    ends_open = (last[-1] in ",;(-–—" or last in _FUNCTION_WORDS) and not _CODE.search(text)
     ends_bare = last.isalpha() and last.islower() and len(words) >= max_words_unfinished and _looks_like_prose(text)
     if ends_open or ends_bare:
         return f"output stops mid-sentence: …{last_line[-40:]!r}"
@@ -170,7 +170,7 @@ def _open_brackets(text: str) -> int:
     return depth
 
 
-_WORDISH = re.compile(r"[\W_]+")
+_TOKEN = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")  # words and numbers; a token needs two letters or digits
 
 
 def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12,
@@ -178,7 +178,7 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     """Degenerate loops: a phrase said `min_loops` times in a row, most word 5-grams repeated, or text that
     compresses far better than language does. Tokens without two letters or digits (table borders, single
     notes, bare numbers) are ignored."""
-    words = [w.casefold() for w in answer.split() if len(_WORDISH.sub("", w)) >= 2]
+    words = [w for w in _TOKEN.findall(answer.casefold()) if len(w) >= 2]
     is_code = bool(_CODE.search(answer))  # code repeats lines on purpose
     loop = None if is_code else _tandem_repeat(words, min_loops)
     if loop:
@@ -199,15 +199,17 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
 
 
 def _tandem_repeat(words: list[str], loops: int, longest: int = 12) -> str | None:
-    """A span of 2-`longest` words repeated `loops` times back to back, if any."""
-    for span in range(2, longest + 1):
-        run = 0
-        for i in range(len(words) - span):
-            run = run + 1 if words[i] == words[i + span] else 0
-            if run >= (loops - 1) * span:
-                start = i + span - run
-                return " ".join(words[start:start + span])
-    return None
+    """A span of 2-`longest` words repeated `loops` times back to back, if any (the regex engine does the scan)."""
+    if len(words) < 2 * loops or max(Counter(zip(words, words[1:])).values()) < loops:  # no bigram recurs enough
+        return None
+    pattern = _TANDEM.get((loops, longest))
+    if pattern is None:
+        pattern = _TANDEM[(loops, longest)] = re.compile(rf"(?:^| )((?:\S+ ){{2,{longest}}}?)\1{{{loops - 1}}}")
+    match = pattern.search(" " + " ".join(words) + " ")
+    return match.group(1).strip() if match else None
+
+
+_TANDEM: dict[tuple[int, int], re.Pattern] = {}
 
 
 def bad_characters(text: str) -> str | None:
@@ -223,6 +225,8 @@ def bad_characters(text: str) -> str | None:
 
 def echo(user: str, answer: str) -> str | None:
     """An output that only repeats the prompt."""
+    if len(answer) > 2 * len(user) + 20:  # cannot be a copy of it
+        return None
     a, u = _fold(answer), _fold(user)
     if len(a) < 8 or not u:
         return None
@@ -270,7 +274,12 @@ def unseen_reference(user: str, has_images: bool) -> str | None:
     return None
 
 
+_SECRET_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|AIza|_live_|PRIVATE KEY|eyJ")
+
+
 def secret(text: str) -> str | None:
+    if not _SECRET_HINT.search(text):
+        return None
     for kind, pattern in _SECRETS.items():
         match = pattern.search(text)
         if match and (kind == "private key" or _entropy(match.group()) >= 3.0):
@@ -283,11 +292,14 @@ def _entropy(token: str) -> float:
     return -sum(c / len(token) * math.log2(c / len(token)) for c in counts.values())
 
 
+_PHONE_HINT = re.compile(r"\d[\d\s().-]{7,}\d")
+
+
 def personal_data(text: str) -> str | None:
-    for match in _EMAIL.finditer(text):
+    for match in _EMAIL.finditer(text) if "@" in text else ():
         if not _EXAMPLE_DOMAIN.search(match.group(1)):
             return f"text contains an email address: {match.group()[:40]!r}"
-    for match in _PHONE.finditer(text):
+    for match in _PHONE.finditer(text) if _PHONE_HINT.search(text) else ():
         digits = re.sub(r"\D", "", match.group())
         local = digits[-10:]
         if 9 <= len(digits) <= 15 and local[3:6] != "555" and local not in ("1234567890", "0123456789") and len(set(digits)) > 3:

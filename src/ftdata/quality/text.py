@@ -45,8 +45,18 @@ def digest(text: str) -> int:
     return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
 
 
+_last: list = [None, None]  # (example, key): stages ask for the key of the record in flight several times
+
+
 def prompt_key(example: Example) -> int | None:
     """Hash of the normalised system prompt and user turns: records asking the same thing share it."""
+    if _last[0] is example:
+        return _last[1]
+    _last[:] = example, _prompt_key(example)
+    return _last[1]
+
+
+def _prompt_key(example: Example) -> int | None:
     parts = [f"{m.role}:{normalise(m.content)}" for m in example.prompt() if m.role in ("system", "developer", "user")]
     if not any(p.startswith("user:") for p in parts):
         return None
