@@ -315,7 +315,8 @@ def main() -> int:
     out = [
         f"Labelled corpus: {len(labels):,} real records ({ALPACA_SAMPLE:,} sampled Alpaca + all FastChat, glaive and DPO "
         f"records, plus 3 synthetic-format tasks built from Alpaca), {planted:,} with a planted defect; seed {SEED}.",
-        "Default settings. Precision counts every hit on an unplanted record as false, even a real defect.",
+        "Default settings. Precision counts every hit on an unplanted record as false, even a real defect;",
+        "records planted with another class are left out of a rule's precision.",
         "",
         *lines,
         "",

@@ -50,7 +50,9 @@ _FUNCTION_WORDS = frozenset(
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
 _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
-_CODE = re.compile(r"[;{}]\s*$|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const)\b", re.M | re.I)
+_CODE = re.compile(r"[;{}(\[]\s*$|^\s*[\w.]+\s*=\s*[\w.\[({'\"]"
+                   r"|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const|public|private|func|fn|#include)\b",
+                   re.M | re.I)
 
 _MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u017d\u017e]|â€[\u0080-\u00bf\u2018-\u203a\u0153\u2122]|Â[\u00a0-\u00bf]|ï»¿")
 _BAD_CHARS = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -135,12 +137,13 @@ def truncated(answer: str, max_words_unfinished: int = 6) -> str | None:
     if _EMPTY_ITEM.match(last_line) and _LIST_ITEM.match(text.rsplit("\n", 2)[-2] if text.count("\n") else ""):
         return f"output ends with an empty list item {last_line!r}"
     words = last_line.split()
-    if len(text) < 30 or len(words) < 2 or _LIST_ITEM.match(last_line) and len(words) < 6:
+    if len(text) < 30 or len(words) < 2:
         return None
     last = words[-1]
     # A comma or a function word ends no sentence and no list item; a bare word ends no sentence of prose.
     ends_open = (last[-1] in ",;(-–—" or last in _FUNCTION_WORDS) and not _CODE.search(text)
-    ends_bare = last.isalpha() and last.islower() and len(words) >= max_words_unfinished and _looks_like_prose(text)
+    ends_bare = (last.isalpha() and last.islower() and len(words) >= max_words_unfinished
+                 and not (_LIST_ITEM.match(last_line) and len(words) < 6) and _looks_like_prose(text))
     if ends_open or ends_bare:
         return f"output stops mid-sentence: …{last_line[-40:]!r}"
     return None
@@ -302,7 +305,7 @@ def personal_data(text: str) -> str | None:
     for match in _PHONE.finditer(text) if _PHONE_HINT.search(text) else ():
         digits = re.sub(r"\D", "", match.group())
         local = digits[-10:]
-        if 9 <= len(digits) <= 15 and local[3:6] != "555" and local not in ("1234567890", "0123456789") and len(set(digits)) > 3:
+        if 9 <= len(digits) <= 15 and "555" not in (local[:3], local[3:6]) and local not in ("1234567890", "0123456789") and len(set(digits)) > 3:
             return f"text contains a phone number: {match.group().strip()!r}"
     return None
 
