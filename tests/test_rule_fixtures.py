@@ -69,3 +69,9 @@ def test_catalogue_entries_are_complete():
         assert rule.name == rule.name.lower() and " " not in rule.name
         assert len(rule.doc.split()) >= 20, f"{rule.code}: doc too short to explain why and how to fix"
         assert not rule.summary.endswith("."), rule.code
+
+
+def test_readme_lists_every_rule():
+    readme = (FIXTURES.parents[1] / "README.md").read_text()
+    missing = [code for code, rule in all_rules().items() if f"| {code} | {rule.name} |" not in readme]
+    assert not missing, f"README rule table is missing {missing}; regenerate it from the catalogue"

@@ -1,0 +1,86 @@
+"""Validation speed and memory of `ftdata check` against a bare parse of the same file, same run.
+
+    python benchmarks/bench_check.py [--records 200000]
+
+Prints seconds and MB/s for: a bare orjson parse per line, a bare json.loads per line, and
+`ftdata.check` with the validation stages only (read, parse, schema, profile, tools); then the
+ratios, and peak RSS of check on N and 2N records (flat memory means the two are close). Each
+measurement runs in its own process so that peak memory is its own.
+"""
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SYSTEM = "You are a helpful assistant for Acme Cloud customers. Answer briefly and accurately."
+WORDS = "the a cloud billing invoice region project key password team export storage limit plan".split()
+
+
+def make_file(path: Path, records: int, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    with path.open("w") as f:
+        for i in range(records):
+            user = " ".join(rng.choices(WORDS, k=rng.randint(8, 40))) + f" #{i}?"
+            answer = " ".join(rng.choices(WORDS, k=rng.randint(30, 150))) + "."
+            f.write(json.dumps({"messages": [{"role": "system", "content": SYSTEM},
+                                             {"role": "user", "content": user},
+                                             {"role": "assistant", "content": answer}]}) + "\n")
+
+
+MEASURE = r'''
+import resource, sys, time
+path, kind = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+if kind == "orjson":
+    import orjson
+    with open(path, "rb") as f:
+        for line in f:
+            orjson.loads(line)
+elif kind == "json":
+    import json
+    with open(path, "rb") as f:
+        for line in f:
+            json.loads(line)
+else:
+    import ftdata
+    report = ftdata.check([path], ftdata.Config(select=["F", "S", "P", "T"]))
+    assert report.records > 0
+elapsed = time.perf_counter() - start
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+'''
+
+
+def measure(path: Path, kind: str) -> tuple[float, float]:
+    out = subprocess.run([sys.executable, "-c", MEASURE, str(path), kind], capture_output=True, text=True, check=True)
+    seconds, peak_mb = map(float, out.stdout.split())
+    return seconds, peak_mb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=200_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        small, large = Path(folder) / "n.jsonl", Path(folder) / "2n.jsonl"
+        make_file(small, args.records)
+        make_file(large, 2 * args.records, seed=1)
+        size_mb = small.stat().st_size / 1e6
+        print(f"synthetic chat file: {args.records:,} records, {size_mb:.1f} MB")
+        results = {kind: measure(small, kind) for kind in ("orjson", "json", "ftdata")}
+        for kind, (seconds, peak) in results.items():
+            print(f"  {kind:<7} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s  peak RSS {peak:6.0f} MB")
+        ftdata_s = results["ftdata"][0]
+        print(f"ratio ftdata check (validation) / bare orjson parse: {ftdata_s / results['orjson'][0]:.2f}x")
+        print(f"ratio ftdata check (validation) / bare json parse:   {ftdata_s / results['json'][0]:.2f}x")
+        _, peak_2n = measure(large, "ftdata")
+        print(f"peak RSS of check: {results['ftdata'][1]:.0f} MB on N records, {peak_2n:.0f} MB on 2N records "
+              f"(ratio {peak_2n / results['ftdata'][1]:.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""The CLI through click's runner and as a real subprocess: exit codes, formats, one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ftdata.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_data" / "chat_with_defects.jsonl"
+CLEAN_SAMPLE = REPO / "sample_data" / "chat_clean.jsonl"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_clean_sample_exits_zero():
+    result = run("check", str(CLEAN_SAMPLE), "--target", "openai")
+    assert result.exit_code == 0, result.output
+    assert "no errors" in result.output
+
+
+def test_defective_sample_exits_one_with_every_defect_class(tmp_path):
+    result = run("check", str(SAMPLE), "--output-format", "json", "--clean", str(tmp_path / "c.jsonl"),
+                 "--rejected", str(tmp_path / "r.jsonl"))
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    codes = set(report["summary"]["by_code"])
+    assert {"F001", "F002", "F005", "F010", "S002", "S003", "S005", "P002", "P003", "P006", "P007",
+            "T001", "T005", "T006"} <= codes
+    clean = (tmp_path / "c.jsonl").read_text().splitlines()
+    rejected = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert len(clean) + len(rejected) == report["summary"]["records"]
+    assert len(clean) == report["summary"]["clean_records"]
+
+
+def test_strict_fails_on_warnings(tmp_path):
+    source = tmp_path / "d.jsonl"
+    source.write_text('{"messages": [{"role": "user", "content": "a", "x": 1}, {"role": "assistant", "content": "b"}]}\n')
+    assert run("check", str(source)).exit_code == 0
+    assert run("check", str(source), "--strict").exit_code == 1
+    assert run("check", str(source), "--strict", "--ignore", "S005").exit_code == 0
+
+
+def test_usage_and_io_errors_are_one_line_exit_two(tmp_path):
+    for args in (["check", str(tmp_path / "missing.jsonl")], ["check", str(tmp_path)],
+                 ["check", str(SAMPLE), "--target", "nope"], ["check", str(SAMPLE), "--select", "Z999"],
+                 ["rules", "nope"], ["check"]):
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "Traceback" not in result.output
+        assert result.output.strip().count("\n") <= 3
+
+
+def test_github_and_sarif_formats():
+    github = run("check", str(SAMPLE), "--output-format", "github").output
+    assert "::error file=" in github and "title=F001 invalid-json" in github
+    sarif = json.loads(run("check", str(SAMPLE), "--output-format", "sarif").output)
+    results = sarif["runs"][0]["results"]
+    assert sarif["version"] == "2.1.0" and results
+    assert results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+
+
+def test_config_file_select_and_severity(tmp_path):
+    (tmp_path / "ftdata.toml").write_text('target = "openai"\nignore = ["P014"]\n[severity]\nempty-content = "info"\n')
+    source = tmp_path / "d.jsonl"
+    source.write_text('{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": ""}]}\n')
+    result = run("check", str(source), "--config", str(tmp_path / "ftdata.toml"), "--output-format", "json")
+    assert result.exit_code == 0
+    findings = json.loads(result.output)["findings"]
+    assert [(f["code"], f["severity"]) for f in findings] == [("P002", "info")]
+
+
+def test_rules_lists_and_explains():
+    listing = run("rules").output
+    assert "F001  invalid-json" in listing
+    assert "Fix:" in run("rules", "empty-content").output
+
+
+def test_convert_round_trip(tmp_path):
+    source = tmp_path / "a.jsonl"
+    source.write_text('{"instruction": "Add", "input": "2+2", "output": "4", "id": 7}\n')
+    assert run("convert", str(source), str(tmp_path / "chat.jsonl"), "--to", "openai-chat").exit_code == 0
+    chat = json.loads((tmp_path / "chat.jsonl").read_text())
+    assert chat == {"messages": [{"role": "user", "content": "Add\n\n2+2"}, {"role": "assistant", "content": "4"}], "id": 7}
+    tools = tmp_path / "t.jsonl"
+    tools.write_text(json.dumps({"messages": [
+        {"role": "user", "content": "w?"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "w", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "sun"}, {"role": "assistant", "content": "Sunny"}]}) + "\n")
+    lossy = run("convert", str(tools), str(tmp_path / "alp.jsonl"), "--to", "alpaca")
+    assert lossy.exit_code == 1 and "tool calls" in lossy.output
+
+
+def test_subprocess_and_stdin():
+    result = subprocess.run([sys.executable, "-m", "ftdata", "check", "-", "--output-format", "json"],
+                            input=SAMPLE.read_bytes(), capture_output=True)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["summary"]["records"] > 0
+    assert b"Traceback" not in result.stderr

@@ -1,0 +1,96 @@
+"""The reader and the outputs: every input line accounted for, whatever the bytes."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ftdata
+from ftdata.config import Config
+
+GOOD = b'{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}'
+line_bytes = st.one_of(
+    st.just(GOOD), st.just(b""), st.just(b"   "), st.just(b"not json"), st.just(b"[1]"), st.just(b'{"a":1,"a":2}'),
+    st.just(b"\xef\xbb\xbf" + GOOD), st.just(b'{"text": NaN}'), st.binary(max_size=40),
+)
+
+
+def _non_blank_lines(data: bytes) -> list[bytes]:
+    lines = [line.removesuffix(b"\r") for line in data.split(b"\n")]
+    return [line for line in lines if line.strip(b" \t\r") and not line.isspace()]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(line_bytes, max_size=12))
+def test_conservation_for_arbitrary_bytes(tmp_path_factory, lines):
+    folder = tmp_path_factory.mktemp("c")
+    data = b"\n".join(lines)
+    source = folder / "in.jsonl"
+    source.write_bytes(data)
+    report = ftdata.check([source], Config(), clean=folder / "clean.jsonl", rejected=folder / "rejected.jsonl")
+    clean = (folder / "clean.jsonl").read_bytes().splitlines()
+    rejected = [json.loads(line) for line in (folder / "rejected.jsonl").read_bytes().splitlines()]
+    assert report.records == len(clean) + len(rejected)
+    assert report.records == len(_non_blank_lines(data.removeprefix(b"\xef\xbb\xbf")))
+    assert all(r["findings"] and any(f["severity"] == "error" for f in r["findings"]) for r in rejected)
+    assert sorted(r["line"] for r in rejected) == sorted(set(r["line"] for r in rejected))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300), st.sampled_from(["in.jsonl", "in.json", "in.txt"]))
+def test_reader_never_raises_on_arbitrary_bytes(tmp_path_factory, data, name):
+    source = tmp_path_factory.mktemp("r") / name
+    source.write_bytes(data)
+    report = ftdata.check([source], Config())
+    assert report.records >= 0
+    assert all(f.code and f.severity in ("error", "warning", "info") for f in report.findings)
+
+
+def test_json_array_elements_keep_their_line_numbers_and_bytes(tmp_path):
+    source = tmp_path / "data.json"
+    source.write_text('[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c",\n   "output": ""}\n]\n')
+    report = ftdata.check([source], Config(), clean=tmp_path / "clean.json", rejected=tmp_path / "rej.jsonl")
+    assert report.records == 2
+    assert [(f.code, f.line) for f in report.findings] == [("P002", 3)]
+    assert json.loads((tmp_path / "clean.json").read_text()) == [{"instruction": "a", "output": "b"}]
+    rejected = json.loads((tmp_path / "rej.jsonl").read_text())
+    assert rejected["text"] == '{"instruction": "c",\n   "output": ""}'
+
+
+def test_gzip_parquet_and_oversized_lines(tmp_path):
+    import gzip
+
+    import polars as pl
+
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(GOOD + b"\n" + GOOD + b"\n"))
+    pl.DataFrame({"instruction": ["q", "r"], "output": ["a", ""]}).write_parquet(tmp_path / "b.parquet")
+    reading_rules = Config(select=["F", "S", "P"])  # the two gzipped records are identical on purpose
+    report = ftdata.check([tmp_path / "a.jsonl.gz", tmp_path / "b.parquet"], reading_rules)
+    assert report.records == 4
+    assert [(f.code, f.file.endswith("b.parquet"), f.line) for f in report.findings] == [("P002", True, 2)]
+
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(GOOD + b"\n" + b'{"text": "' + b"x" * 5000 + b'"}\n' + GOOD + b"\n")
+    config = Config(select=["F", "S", "P"], stage_options={"read": {"max-record-bytes": 1000}})
+    report = ftdata.check([big], config, rejected=tmp_path / "r.jsonl")
+    assert [(f.code, f.line) for f in report.findings] == [("F007", 2)]
+    assert json.loads((tmp_path / "r.jsonl").read_text())["text"] is None
+
+
+def test_outputs_never_overwrite_an_input(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(GOOD + b"\n")
+    try:
+        ftdata.check([source], Config(), clean=source)
+    except ftdata.UsageError as e:
+        assert "never overwrites" in str(e)
+    else:
+        raise AssertionError("writing over the input was allowed")
+    assert source.read_bytes() == GOOD + b"\n"
+
+
+def test_split_roles_come_from_file_names(tmp_path):
+    for name in ("train.jsonl", "val.jsonl", "my_test.jsonl"):
+        (tmp_path / name).write_bytes(GOOD + b"\n")
+    report = ftdata.check([tmp_path / n for n in ("train.jsonl", "val.jsonl", "my_test.jsonl")], Config())
+    assert [i["split"] for i in report.summary["inputs"]] == ["train", "val", "test"]
