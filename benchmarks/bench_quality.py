@@ -56,7 +56,7 @@ LEAKS = ["\n\n### Instruction:\n{other}", "<|im_end|>", "\n\nInstruction: {other
          "</s>[INST] {other} [/INST]", "\n\n### Response:", "<|eot_id|><|start_header_id|>user<|end_header_id|>"]
 NAMES = ["maria.gonzalez", "j.smith84", "li.wei", "o.okafor", "anna.k", "peter.novak", "sara_m", "tom.h.baker"]
 MAIL = ["gmail.com", "outlook.com", "yahoo.co.uk", "proton.me", "uni-heidelberg.de", "acmecorp.io"]
-PLACEHOLDER_OUT = ["", "   ", "<nooutput>", "N/A", "...", "TODO", "<no output>", "<NoOutput>", "n/a", "TBD"]
+PLACEHOLDER_OUT = ["<nooutput>", "N/A", "...", "TODO", "<no output>", "<NoOutput>", "n/a", "TBD"]
 PLACEHOLDER_IN = ["<noinput>", "No input.", "N/A", "<No Input>", "noinput", "No input", "<no input>", "None"]
 
 

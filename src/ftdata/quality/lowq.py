@@ -95,9 +95,10 @@ _PHONE = re.compile(r"(?<![\w+.-])(?:\+\s?\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]\d{
 
 
 def placeholder_output(answer: str) -> str | None:
+    """Empty and whitespace-only outputs are the profile stage's P002 (empty-content); this is the rest."""
     stripped = answer.strip()
     if not stripped:
-        return "output is empty" if not answer else "output is only whitespace"
+        return None
     if _PLACEHOLDER.match(stripped) or (len(stripped) < 40 and _PLACEHOLDER_TOKEN.search(stripped)):
         return f"output is a placeholder: {stripped[:40]!r}"
     return None
