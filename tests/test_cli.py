@@ -43,7 +43,7 @@ def test_strict_fails_on_warnings(tmp_path):
     source.write_text('{"messages": [{"role": "user", "content": "a", "x": 1}, {"role": "assistant", "content": "b"}]}\n')
     assert run("check", str(source)).exit_code == 0
     assert run("check", str(source), "--strict").exit_code == 1
-    assert run("check", str(source), "--strict", "--ignore", "S005").exit_code == 0
+    assert run("check", str(source), "--strict", "--ignore", "S005", "--ignore", "G001").exit_code == 0
 
 
 def test_usage_and_io_errors_are_one_line_exit_two(tmp_path):
@@ -62,11 +62,12 @@ def test_github_and_sarif_formats():
     sarif = json.loads(run("check", str(SAMPLE), "--output-format", "sarif").output)
     results = sarif["runs"][0]["results"]
     assert sarif["version"] == "2.1.0" and results
-    assert results[0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+    located = next(r for r in results if "locations" in r)  # dataset-level findings (G...) have no location
+    assert located["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
 
 
 def test_config_file_select_and_severity(tmp_path):
-    (tmp_path / "ftdata.toml").write_text('target = "openai"\nignore = ["P014"]\n[severity]\nempty-content = "info"\n')
+    (tmp_path / "ftdata.toml").write_text('target = "openai"\nignore = ["P014", "G"]\n[severity]\nempty-content = "info"\n')
     source = tmp_path / "d.jsonl"
     source.write_text('{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": ""}]}\n')
     result = run("check", str(source), "--config", str(tmp_path / "ftdata.toml"), "--output-format", "json")

@@ -49,7 +49,8 @@ def test_reader_never_raises_on_arbitrary_bytes(tmp_path_factory, data, name):
 def test_json_array_elements_keep_their_line_numbers_and_bytes(tmp_path):
     source = tmp_path / "data.json"
     source.write_text('[\n  {"instruction": "a", "output": "b"},\n  {"instruction": "c",\n   "output": ""}\n]\n')
-    report = ftdata.check([source], Config(), clean=tmp_path / "clean.json", rejected=tmp_path / "rej.jsonl")
+    report = ftdata.check([source], Config(ignore=["Q", "C", "G"]), clean=tmp_path / "clean.json",
+                          rejected=tmp_path / "rej.jsonl")
     assert report.records == 2
     assert [(f.code, f.line) for f in report.findings] == [("P002", 3)]
     assert json.loads((tmp_path / "clean.json").read_text()) == [{"instruction": "a", "output": "b"}]

@@ -1,0 +1,390 @@
+"""Record-level low-quality detectors. Each takes the record's text and returns a message or None.
+
+Thresholds were tuned on the labelled corpus of `benchmarks/bench_quality.py` (planted defects in
+real Alpaca, FastChat and LLaMA-Factory records); the numbers are in benchmarks/results/quality.txt.
+"""
+
+import ast
+import math
+import operator
+import re
+import zlib
+from collections import Counter
+
+# Outputs that carry no answer: "<nooutput>", "N/A", "...", "TODO".
+_PLACEHOLDER = re.compile(
+    r"""^["'`(\[<]*\s*(?:<\s*no[\s_-]*(?:output|answer|response)\s*>|no[\s_-]*(?:output|answer|response)|
+    n/?a|\.{2,}|…|null|nil|todo|tbd|tba|xxx+|\?+|-+|_+|<\s*(?:empty|blank|placeholder)\s*>)\s*["'`)\]>.]*$""",
+    re.I | re.X,
+)
+_PLACEHOLDER_TOKEN = re.compile(r"<\s*no[\s_-]*(?:output|input)\s*>", re.I)
+# Inputs that say there is no input ("<noinput>", "No input.", "N/A"): the last paragraph of a user turn.
+_INPUT_PLACEHOLDER = re.compile(
+    r"""^["'`(<]*\s*(?:<?\s*no[\s_-]*input\s*>?|n/?a|none|null|\.{2,}|…|<\s*(?:empty|blank)\s*>)\s*["'`)>.]*$""", re.I
+)
+
+_BOILERPLATE = re.compile(
+    r"\bas an? (?:ai|artificial intelligence)(?: language)? model\b|\bas a large language model\b"
+    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language model| assistant)?\b"
+    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b|\bas an ai\b,? I\b"
+    r"|\bI (?:do not|don't) have personal (?:opinions|feelings|emotions|experiences|beliefs|preferences)\b"
+    r"|\bI (?:cannot|can't|can ?not|am unable to|won't|will not) (?:fulfill|comply with|help with|assist with) (?:this|that|your) request\b"
+    r"|\bI(?:'m| am) (?:sorry|afraid),? (?:but )?I (?:cannot|can't|am unable to|am not able to)\b",
+    re.I,
+)
+
+# Prompt-format markers that belong to a training template, not to an answer.
+_SPECIAL_TOKEN = re.compile(
+    r"<\|(?:im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|user|assistant|system)\|>|\[/?INST\]|<</?SYS>>"
+    r"|^\s*#{2,}\s*(?:instruction|input|response)\s*:?\s*$",
+    re.I | re.M,
+)
+_SECTION_MARKER = re.compile(r"^\s*(?:instruction|input)\s*:\s*\S|^\s*(?:human|gpt)\s*:\s*\S", re.I | re.M)
+# Prompts that ask for instructions, inputs or dialogues legitimately get such headings back.
+_ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversations?|dialogues?|dialogs?|chat\w*|scripts?|"
+                               r"transcripts?|interviews?|test cases?|pseudo-?code)\b", re.I)
+
+_FUNCTION_WORDS = frozenset(
+    "the a an and or but of to in on at for with by from as is are was were be that which who whose this these "
+    "their its our your his her my into than then so if when while because such".split()
+)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
+_EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
+_CODE = re.compile(r"[;{}(\[]\s*$|^\s*[\w.]+\s*=\s*[\w.\[({'\"]"
+                   r"|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const|public|private|func|fn|#include)\b",
+                   re.M | re.I)
+
+_MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u017d\u017e]|â€[\u0080-\u00bf\u2018-\u203a\u0153\u2122]|Â[\u00a0-\u00bf]|ï»¿")
+_BAD_CHARS = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\"'\]]+", re.I)
+_IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]+\)|\.(?:png|jpe?g|gif|webp|svg|bmp)\b", re.I)
+_LINK_ASKED = re.compile(r"\b(?:urls?|links?|hyperlinks?|websites?|web ?sites?|web ?pages?|sites?|sources?|references?|"
+                         r"citations?|cite|resources?|http|https|www|domains?|homepage|online)\b", re.I)
+
+_NEUTRAL_HOST = re.compile(r"(?:^|\.)(?:example|localhost|json-schema|w3|schema|schemas|xmlsoap|yourdomain|yourwebsite|"
+                           r"mywebsite|mysite|yoursite|domain|website|company|test)\.|^localhost$|^127\.|\.(?:test|example|invalid|local)$")
+_UNSEEN_MEDIA = re.compile(
+    r"\b(?:this|these|the (?:given|following|attached|above|below|provided|shown|accompanying)|following|attached|provided|"
+    r"given|above|below)\s+(?:image|images|picture|pictures|photo|photos|photograph|photographs|video|audio|recording|"
+    r"screenshot|painting|graph|chart|diagram|illustration|drawing|figure|clip|attachment)\b"
+    r"|\bthe\s+(?:image|picture|photo|photograph|video|audio|recording|screenshot|painting|graph|chart|diagram|"
+    r"illustration|drawing|figure|clip)\s+(?:below|above|shown|provided|attached|given|here)\b",
+    re.I,
+)
+_UNSEEN_LINK_TASK = re.compile(r"\b(?:summari[sz]e|read|describe|analy[sz]e|review|watch|listen|visit|evaluate|appraise|"
+                               r"rate|critique|categori[sz]e|classify|extract|key points|main points|what)\b", re.I)
+
+_SECRETS = {
+    "OpenAI API key": re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}"),
+    "Anthropic API key": re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}"),
+    "AWS access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "GitHub token": re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{40,})\b"),
+    "Slack token": re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{20,}"),
+    "Google API key": re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    "Stripe live key": re.compile(r"\b[rs]k_live_[0-9A-Za-z]{24,}\b"),
+    "private key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"),
+    "JSON web token": re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+}
+_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\b")
+# Domains and mailboxes that are examples by convention or by obvious invention.
+_EXAMPLE_DOMAIN = re.compile(r"(?:^|\.)(?:example|test|invalid|localhost|domain|email|company|companyname|yourdomain|"
+                             r"yourcompany|mydomain|website|sample|acme|xyz|abc|fake)\.[a-z.]+$|\.(?:test|example|invalid|local)$", re.I)
+_PHONE = re.compile(r"(?<![\w+.-])(?:\+\s?\d{1,3}[\s.-]?)?\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b(?![.-]?\d)"
+                    r"|(?<![\w+])\+\s?\d{1,3}(?:[\s.-]\(?\d{1,5}\)?){2,5}(?![.-]?\d)")
+
+
+def placeholder_output(answer: str) -> str | None:
+    """Empty and whitespace-only outputs are the profile stage's P002 (empty-content); this is the rest."""
+    stripped = answer.strip()
+    if not stripped:
+        return None
+    if _PLACEHOLDER.match(stripped) or (len(stripped) < 40 and _PLACEHOLDER_TOKEN.search(stripped)):
+        return f"output is a placeholder: {stripped[:40]!r}"
+    return None
+
+
+def placeholder_input(user: str) -> str | None:
+    """A user turn whose input part only says there is none ("<noinput>", "No input.")."""
+    token = _PLACEHOLDER_TOKEN.search(user)
+    if token and "input" in token.group().lower():
+        return f"input contains the placeholder {token.group()!r}"
+    paragraphs = [p.strip() for p in user.strip().split("\n\n") if p.strip()]
+    if len(paragraphs) >= 2 and _INPUT_PLACEHOLDER.match(paragraphs[-1]):
+        return f"input is a placeholder: {paragraphs[-1][:40]!r}"
+    return None
+
+
+def boilerplate(answer: str) -> str | None:
+    match = _BOILERPLATE.search(answer)
+    return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
+
+
+def template_leak(prompt: str, answer: str) -> str | None:
+    match = _SPECIAL_TOKEN.search(answer)
+    if match is None and not _ASKS_FOR_MARKERS.search(prompt):
+        match = _SECTION_MARKER.search(answer)
+    return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
+
+
+def truncated(answer: str, max_words_unfinished: int = 6) -> str | None:
+    """Cut-off outputs: an odd number of code fences, JSON that stops open, or prose that stops mid-sentence."""
+    text = answer.rstrip()
+    if text.count("```") % 2 == 1:
+        return "output has an unclosed code fence (```)"
+    if text[:1] in "{[" and _open_brackets(text) > 0:
+        return "output starts as JSON but its brackets are never closed"
+    last_line = text.rsplit("\n", 1)[-1].strip()
+    if _EMPTY_ITEM.match(last_line) and _LIST_ITEM.match(text.rsplit("\n", 2)[-2] if text.count("\n") else ""):
+        return f"output ends with an empty list item {last_line!r}"
+    words = last_line.split()
+    if len(text) < 30 or len(words) < 2:
+        return None
+    last = words[-1]
+    # A comma or a function word ends no sentence and no list item; a bare word ends no sentence of prose.
+    ends_open = (last[-1] in ",;(-–—" or last in _FUNCTION_WORDS) and not _CODE.search(text)
+    ends_bare = (last.isalpha() and last.islower() and len(words) >= max_words_unfinished
+                 and not (_LIST_ITEM.match(last_line) and len(words) < 6) and _looks_like_prose(text))
+    if ends_open or ends_bare:
+        return f"output stops mid-sentence: …{last_line[-40:]!r}"
+    return None
+
+
+def _looks_like_prose(text: str) -> bool:
+    """Mostly sentences ending in punctuation, so a bare ending stands out (poems, lists and code do not)."""
+    if _CODE.search(text):
+        return False
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) > 1 and sum(1 for line in lines if line[-1] in ".!?:") < len(lines) / 2:
+        return False
+    return bool(re.search(r"[.!?][\"')\]]?\s+[A-Z0-9\"']", text)) or len(lines) == 1 and len(text.split()) >= 12
+
+
+def _open_brackets(text: str) -> int:
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return depth
+
+
+_TOKEN = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")  # words and numbers; a token needs two letters or digits
+
+
+def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12,
+               min_loops: int = 4) -> str | None:
+    """Degenerate loops: a phrase said `min_loops` times in a row, most word 5-grams repeated, or text that
+    compresses far better than language does. Tokens without two letters or digits (table borders, single
+    notes, bare numbers) are ignored."""
+    words = [w for w in _TOKEN.findall(answer.casefold()) if len(w) >= 2]
+    is_code = bool(_CODE.search(answer))  # code repeats lines on purpose
+    loop = None if is_code else _tandem_repeat(words, min_loops)
+    if loop:
+        return f"output says {loop!r} {min_loops} or more times in a row"
+    if len(words) >= min_words and not is_code:
+        grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
+        repeated = sum(c - 1 for c in grams.values() if c > 1)
+        share = repeated / max(1, len(words) - 4)
+        if share > max_dup_share:
+            top = " ".join(grams.most_common(1)[0][0])
+            return f"{share:.0%} of the output's word 5-grams repeat (most often: {top!r})"
+    data = answer.encode("utf-8", "surrogatepass")
+    if len(data) >= 300:
+        ratio = len(zlib.compress(data, 6)) / len(data)
+        if ratio < min_compression:
+            return f"output compresses to {ratio:.0%} of its size: a phrase repeats over and over"
+    return None
+
+
+def _tandem_repeat(words: list[str], loops: int, longest: int = 12) -> str | None:
+    """A span of 2-`longest` words repeated `loops` times back to back, if any (the regex engine does the scan)."""
+    if len(words) < 2 * loops or max(Counter(zip(words, words[1:])).values()) < loops:  # no bigram recurs enough
+        return None
+    pattern = _TANDEM.get((loops, longest))
+    if pattern is None:
+        pattern = _TANDEM[(loops, longest)] = re.compile(rf"(?:^| )((?:\S+ ){{2,{longest}}}?)\1{{{loops - 1}}}")
+    match = pattern.search(" " + " ".join(words) + " ")
+    return match.group(1).strip() if match else None
+
+
+_TANDEM: dict[tuple[int, int], re.Pattern] = {}
+
+
+def bad_characters(text: str) -> str | None:
+    match = _BAD_CHARS.search(text)
+    if match:
+        name = "replacement character U+FFFD" if match.group() == "\ufffd" else f"control character U+{ord(match.group()):04X}"
+        return f"text contains a {name}"
+    match = _MOJIBAKE.search(text)
+    if match:
+        return f"text contains mojibake (UTF-8 read as Windows-1252): {match.group()!r}"
+    return None
+
+
+def echo(user: str, answer: str) -> str | None:
+    """An output that only repeats the prompt."""
+    if len(answer) > 2 * len(user) + 20:  # cannot be a copy of it
+        return None
+    a, u = _fold(answer), _fold(user)
+    if len(a) < 8 or not u:
+        return None
+    first = _fold(user.strip().split("\n\n", 1)[0])
+    if a in (u, first):
+        return "output repeats the prompt word for word"
+    return None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text.casefold()).strip()
+
+
+def unprompted_link(prompt: str, answer: str) -> str | None:
+    """Links in the output that the prompt neither gave nor asked for: often invented."""
+    image = _IMAGE_LINK.search(answer)
+    urls = _URL.findall(answer)
+    if not urls and not image:
+        return None
+    if image and "![" in image.group():
+        return f"output embeds an image link the prompt never gave: {image.group()[:60]!r}"
+    prompt_lower = prompt.lower()
+    if _LINK_ASKED.search(prompt):
+        return None
+    for url in urls:
+        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).split("/")[0].split(":")[0]
+        name = host.rsplit(".", 2)[-2] if host.count(".") >= 1 else host
+        if host and not _NEUTRAL_HOST.search(host) and name not in prompt_lower:
+            return f"output links to {url[:60]!r}, which the prompt neither gave nor asked for"
+    return None
+
+
+def unseen_reference(user: str, has_images: bool) -> str | None:
+    """A prompt that asks about a picture, recording or web page the model is never shown."""
+    if has_images:
+        return None
+    media = _UNSEEN_MEDIA.search(user)
+    if media:
+        return f"prompt refers to {media.group()!r}, but the record carries no such attachment"
+    urls = _URL.findall(user)
+    if urls and _UNSEEN_LINK_TASK.search(user):
+        rest = _URL.sub("", user)
+        if len(rest.split()) < 40:  # the page's text is not pasted in: the model never saw it
+            return f"prompt asks about the content of {urls[0][:60]!r}, which the model cannot open"
+    return None
+
+
+_SECRET_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|AIza|_live_|PRIVATE KEY|eyJ")
+
+
+def secret(text: str) -> str | None:
+    if not _SECRET_HINT.search(text):
+        return None
+    for kind, pattern in _SECRETS.items():
+        match = pattern.search(text)
+        if match and (kind == "private key" or _entropy(match.group()) >= 3.0):
+            return f"text contains what looks like a {kind}: {match.group()[:8]}…"
+    return None
+
+
+def _entropy(token: str) -> float:
+    counts = Counter(token)
+    return -sum(c / len(token) * math.log2(c / len(token)) for c in counts.values())
+
+
+_PHONE_HINT = re.compile(r"\d[\d\s().-]{7,}\d")
+
+
+def personal_data(text: str) -> str | None:
+    for match in _EMAIL.finditer(text) if "@" in text else ():
+        if not _EXAMPLE_DOMAIN.search(match.group(1)):
+            return f"text contains an email address: {match.group()[:40]!r}"
+    for match in _PHONE.finditer(text) if _PHONE_HINT.search(text) else ():
+        digits = re.sub(r"\D", "", match.group())
+        local = digits[-10:]
+        if 9 <= len(digits) <= 15 and "555" not in (local[:3], local[3:6]) and local not in ("1234567890", "0123456789") and len(set(digits)) > 3:
+            return f"text contains a phone number: {match.group().strip()!r}"
+    return None
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+_OPERAND = r"(?:\(\s*)?\d+(?:\.\d+)?(?:\s*\))?"
+_EXPRESSION = re.compile(rf"{_OPERAND}(?:\s*(?:[-+*/×÷]|(?<=\s)x(?=\s))\s*{_OPERAND})+")
+_BEFORE_OK = re.compile(r"(?:^|[^\d.)^\s][ \t]*|[:=\"'\n])$")
+_AFTER_BAD = re.compile(r"[ \t]*(?:[\w^/:(+*×÷=%<>\[-]|[.,]\d|\.\s*\.)")
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+(?!\.\d))?")
+_ASKS_TO_COMPUTE = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|solve|result of|sum of|product of|find)\b", re.I)
+
+
+def wrong_arithmetic(user: str, answer: str) -> str | None:
+    """A prompt with plain arithmetic ("What is 17 * 3?") whose output never states the right result."""
+    if len(user) > 200 or not _ASKS_TO_COMPUTE.search(user):
+        return None
+    match = next((m for m in _EXPRESSION.finditer(user) if _standalone(user, m)), None)
+    if match is None:
+        return None
+    expression = match.group().strip()
+    value = _evaluate(expression)
+    numbers = [(_number(n), _tolerance(n, value or 0.0)) for n in _NUMBER.findall(answer)]
+    if value is None or not numbers:
+        return None
+    if any(n is not None and abs(n - value) <= tolerance for n, tolerance in numbers):
+        return None
+    shown = f"{value:.6g}"
+    return f"{expression} = {shown}, but the output never says {shown}"
+
+
+def _standalone(text: str, match: re.Match) -> bool:
+    """A whole expression: not part of a date, range, list, equation or longer formula."""
+    expression = match.group()
+    if not _BEFORE_OK.search(text[: match.start()]) or _AFTER_BAD.match(text[match.end():]):
+        return False
+    if re.search(r"\s-\d", expression) or expression.count("(") != expression.count(")"):
+        return False
+    operators = set(re.findall(r"[-+*/×÷]|(?<=\s)x(?=\s)", expression))
+    return not (operators <= {"/"} or operators == {"-"} and " - " not in expression)
+
+
+def _tolerance(token: str, value: float) -> float:
+    """How far a stated number may be from the value: half a unit of its last decimal ('0.67' for 2/3)."""
+    if "/" in token:
+        return 1e-9
+    decimals = len(token.split(".", 1)[1]) if "." in token else 0
+    return max(0.5 * 10 ** -decimals if (decimals or value != int(value)) else 0.0, 1e-9 * abs(value))
+
+
+def _number(token: str) -> float | None:
+    token = token.replace(",", "")
+    try:
+        if "/" in token:
+            top, bottom = token.split("/")
+            return float(top) / float(bottom)
+        return float(token)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def _evaluate(expression: str) -> float | None:
+    source = expression.replace("×", "*").replace("÷", "/").replace(" x ", " * ")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return None
+
+    def value(node: ast.AST) -> float:
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](value(node.left), value(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -value(node.operand)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return float(node.value)
+        raise ValueError
+
+    try:
+        return value(tree.body)
+    except (ValueError, ZeroDivisionError):
+        return None

@@ -1,0 +1,68 @@
+"""Text views of an Example that the quality detectors share: prompt, answer, normal forms, hashes."""
+
+import re
+import unicodedata
+
+import xxhash
+
+from ..records import Example, Message
+
+_SPACE = re.compile(r"\s+")
+_PUNCT_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
+
+
+def joined(messages: list[Message] | None, roles: tuple[str, ...] | None = None) -> str:
+    """The text of the messages (optionally only some roles), one blank line apart."""
+    return "\n\n".join(m.content for m in messages or () if roles is None or m.role in roles)
+
+
+def system_text(example: Example) -> str:
+    return joined([m for m in example.messages or () if m.role in ("system", "developer")])
+
+
+def last_user(example: Example) -> Message | None:
+    for message in reversed(example.prompt()):
+        if message.role == "user":
+            return message
+    return None
+
+
+def answer_message(example: Example) -> Message | None:
+    """The last assistant turn the model learns: what output rules look at."""
+    for message in reversed(example.answer()):
+        if message.role == "assistant" and not message.tool_calls:
+            return message
+    return None
+
+
+def normalise(text: str) -> str:
+    """Case, width, spacing and edge punctuation folded: 'Hello,  World!' == 'hello, world'."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _PUNCT_EDGE.sub("", _SPACE.sub(" ", text).strip())
+
+
+def digest(text: str) -> int:
+    return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
+
+
+_last: list = [None, None]  # (example, key): stages ask for the key of the record in flight several times
+
+
+def prompt_key(example: Example) -> int | None:
+    """Hash of the normalised system prompt and user turns: records asking the same thing share it."""
+    if _last[0] is example:
+        return _last[1]
+    _last[:] = example, _prompt_key(example)
+    return _last[1]
+
+
+def _prompt_key(example: Example) -> int | None:
+    parts = [f"{m.role}:{normalise(m.content)}" for m in example.prompt() if m.role in ("system", "developer", "user")]
+    if not any(p.startswith("user:") for p in parts):
+        return None
+    return digest("\x1f".join(parts))
+
+
+def snippet(text: str, limit: int = 60) -> str:
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

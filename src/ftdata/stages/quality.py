@@ -1,0 +1,77 @@
+"""Low-quality examples: placeholders, boilerplate, cut-off or looping outputs, garbled text, leaks."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..quality import lowq
+from ..records import Example, Message
+from .base import Problem, Stage
+
+
+@dataclass
+class QualityOptions:
+    repeat_min_words: int = 30  # outputs shorter than this are never called repetitive by n-grams
+    repeat_max_share: float = 0.4  # share of repeated word 5-grams above which an output loops
+    repeat_min_compression: float = 0.12  # zlib ratio below which an output of 300+ bytes loops
+    repeat_min_loops: int = 4  # a phrase said this many times in a row is a loop
+
+
+def turns(example: Example) -> Iterator[tuple[str, str, Message]]:
+    """Each trained assistant turn with the user turn before it and everything said before it."""
+    if example.is_preference:
+        user = next((m.content for m in reversed(example.messages or ()) if m.role == "user"), "")
+        before = "\n\n".join(m.content for m in example.messages or ())
+        for message in example.chosen or ():
+            if message.role == "assistant" and not message.tool_calls:
+                yield user, before, message
+        return
+    user, before = "", []
+    for message in example.messages or ():
+        if message.role == "user":
+            user = message.content
+        elif message.role == "assistant" and not message.tool_calls and message.weight != 0:
+            yield user, "\n\n".join(before), message
+        before.append(message.content)
+
+
+class QualityStage(Stage):
+    name = "quality"
+    Options = QualityOptions
+
+    def check(self, example: Example) -> Iterator[Problem]:
+        if example.messages is None:
+            return
+        o = self.options
+        reported: set[str] = set()
+
+        def once(code: str, message: str | None, field: str | None) -> Iterator[Problem]:
+            if message and code not in reported:
+                reported.add(code)
+                yield Problem(code, message, field)
+
+        for prompt, context, answer in turns(example):
+            text, field = answer.content, answer.content_path
+            yield from once("Q001", lowq.placeholder_output(text), field)
+            if not text.strip():
+                continue
+            yield from once("Q003", lowq.boilerplate(text), field)
+            yield from once("Q004", lowq.truncated(text), field)
+            yield from once("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
+                                                    o.repeat_min_loops), field)
+            yield from once("Q007", lowq.echo(prompt, text), field)
+            yield from once("Q008", lowq.unprompted_link(context, text), field)
+            yield from once("Q012", lowq.template_leak(prompt, text), field)
+            yield from once("Q013", lowq.wrong_arithmetic(prompt, text), field)
+        has_images = any(m.images for m in example.messages)
+        for message in self._all_messages(example):
+            field = message.content_path
+            if message.role == "user":
+                yield from once("Q002", lowq.placeholder_input(message.content), field)
+                yield from once("Q009", lowq.unseen_reference(message.content, has_images), field)
+            yield from once("Q006", lowq.bad_characters(message.content), field)
+            yield from once("Q010", lowq.secret(message.content), field)
+            yield from once("Q011", lowq.personal_data(message.content), field)
+
+    @staticmethod
+    def _all_messages(example: Example) -> list[Message]:
+        return [*(example.messages or ()), *(example.chosen or ()), *(example.rejected or ())]
