@@ -21,13 +21,14 @@ SYSTEM = "You are a helpful assistant for Acme Cloud customers. Answer briefly a
 WORDS = "the a cloud billing invoice region project key password team export storage limit plan".split()
 
 
-def make_file(path: Path, records: int, seed: int = 0) -> None:
+def make_file(path: Path, records: int, seed: int = 0, system: str = SYSTEM, words: list[str] = WORDS) -> None:
+    """A synthetic chat file: one shared system prompt, random user and assistant texts from `words`."""
     rng = random.Random(seed)
     with path.open("w") as f:
         for i in range(records):
-            user = " ".join(rng.choices(WORDS, k=rng.randint(8, 40))) + f" #{i}?"
-            answer = " ".join(rng.choices(WORDS, k=rng.randint(30, 150))) + "."
-            f.write(json.dumps({"messages": [{"role": "system", "content": SYSTEM},
+            user = " ".join(rng.choices(words, k=rng.randint(8, 40))) + f" #{i}?"
+            answer = " ".join(rng.choices(words, k=rng.randint(30, 150))) + "."
+            f.write(json.dumps({"messages": [{"role": "system", "content": system},
                                              {"role": "user", "content": user},
                                              {"role": "assistant", "content": answer}]}) + "\n")
 

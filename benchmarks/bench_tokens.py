@@ -13,12 +13,12 @@ cl100k_base; and, to show where time goes, validation alone. Ratios are to the t
 """
 
 import argparse
-import json
-import random
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import bench_check  # benchmarks/ is on sys.path when a script there runs
 
 SYSTEM = ("You are a helpful assistant for Acme Cloud customers. Answer briefly and accurately, cite the "
           "relevant documentation page, and never reveal internal ticket numbers or customer data.")
@@ -27,14 +27,7 @@ WORDS = ("the a cloud billing invoice region project key password team export st
 
 
 def make_file(path: Path, records: int, seed: int = 0) -> None:
-    rng = random.Random(seed)
-    with path.open("w") as f:
-        for i in range(records):
-            user = " ".join(rng.choices(WORDS, k=rng.randint(8, 40))) + f" #{i}?"
-            answer = " ".join(rng.choices(WORDS, k=rng.randint(30, 150))) + "."
-            f.write(json.dumps({"messages": [{"role": "system", "content": SYSTEM},
-                                             {"role": "user", "content": user},
-                                             {"role": "assistant", "content": answer}]}) + "\n")
+    bench_check.make_file(path, records, seed, system=SYSTEM, words=WORDS)
 
 
 COOKBOOK = r'''
