@@ -65,7 +65,7 @@ def check(
 
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
     reader = ReadStage(ctx)
-    stages: list[Stage] = [stage for stage in (cls(ctx) for cls in STAGES) if stage.active()]
+    stages: list[Stage] = [cls(ctx) for cls in STAGES if cls.active(ctx)]
     stream = reader.records(inputs)
     for stage in stages:
         stream = stage.run(stream)

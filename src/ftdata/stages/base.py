@@ -6,8 +6,11 @@ yield their findings from `finish()`, naming the records they concern by `Ref`. 
 problems into `Finding`s with the severity the policy gives, drops disabled ones, and keeps counts.
 Stages never print, route or write files: the pipeline does.
 
-Shard-friendliness: `check` depends only on the record and the options, so record-level stages
-can run on any worker; dataset-level stages keep mergeable state for a later distributed backend.
+Shards: a run may cut its inputs into shards (byte ranges at line boundaries) that worker processes
+check at the same time. `check` must depend only on the record and the options. A stage that keeps
+state across records (for `finish` or `stats`) hands it over with `shard_state()`; the process that
+finishes the run folds each shard's state, in input order, into a fresh instance with `merge()`.
+A stage with such state that does not implement `merge` makes the run serial (see `shardable`).
 """
 
 import dataclasses
@@ -85,9 +88,10 @@ class Stage:
     def codes(cls) -> list[str]:
         return [r.code for r in catalogue.all_rules().values() if r.stage == cls.name]
 
-    def active(self) -> bool:
-        """Whether any of this stage's rules is enabled (a stage with none is skipped)."""
-        return any(self.ctx.policy.enabled(code) for code in self.codes())
+    @classmethod
+    def active(cls, ctx: Context) -> bool:
+        """Whether any of this stage's rules is enabled (a stage with none is skipped, never even built)."""
+        return any(ctx.policy.enabled(code) for code in cls.codes())
 
     def run(self, examples: Iterable[Example]) -> Iterator[Example]:
         for example in examples:
@@ -105,6 +109,20 @@ class Stage:
     def stats(self) -> dict[str, Any]:
         """Statistics for report["stats"][self.name]; empty for none."""
         return {}
+
+    def shard_state(self) -> Any:
+        """What `merge` needs of this stage after a shard: picklable and compact (None: nothing)."""
+        return None
+
+    def merge(self, state: Any) -> None:
+        """Fold `shard_state()` of this stage run over the next shard (shards come in input order)."""
+        raise NotImplementedError(f"the {self.name} stage cannot merge shards")
+
+    @classmethod
+    def shardable(cls) -> bool:
+        """Whether shards of a run can be merged: the stage keeps no state, or it implements `merge`."""
+        stateless = cls.finish is Stage.finish and cls.stats is Stage.stats
+        return stateless or cls.merge is not Stage.merge
 
     def add(self, example: Example, problem: Problem) -> None:
         finding = self.ctx.finding(problem.code, example.ref, problem)

@@ -16,7 +16,8 @@ from .base import Problem, Stage
 class ParseStage(Stage):
     name = "parse"
 
-    def active(self) -> bool:
+    @classmethod
+    def active(cls, ctx) -> bool:
         return True  # later stages need the parsed record and its conversation, whatever rules are selected
 
     def check(self, example: Example) -> Iterator[Problem]:

@@ -12,7 +12,8 @@ from .base import Problem, Stage
 class SchemaStage(Stage):
     name = "schema"
 
-    def active(self) -> bool:
+    @classmethod
+    def active(cls, ctx) -> bool:
         return True  # later stages need the parsed record and its conversation, whatever rules are selected
 
     def __init__(self, ctx):

@@ -66,10 +66,8 @@ def _count(inputs: list[InputFile], config: Config, counters: dict[str, TokenCou
     reader = ReadStage(ctx)
     stream = reader.records(inputs)
     for stage_class in STAGES:  # the validating stages decide what is rejected; tokens are counted here
-        if stage_class is not TokensStage:
-            stage = stage_class(ctx)
-            if stage.active():
-                stream = stage.run(stream)
+        if stage_class is not TokensStage and stage_class.active(ctx):
+            stream = stage_class(ctx).run(stream)
     totals = {spec: Lengths() for spec in counters}
     prompts = {spec: Lengths() for spec in counters}
     records = 0
