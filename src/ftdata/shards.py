@@ -85,15 +85,15 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
 
     The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
     reader, *checks = stages
-    stream = reader.records(shard)
-    for stage in checks:
-        stream = stage.run(stream)
     findings: list[Finding] = []
     records = 0
     spool = Spool(spool_path) if spool_path else None
     try:
-        for example in stream:
+        for example in reader.records(shard):  # each record through every stage, as chained `run`s would
             records += 1
+            for stage in checks:
+                for problem in stage.check(example):
+                    stage.add(example, problem)
             if example.findings:
                 findings += example.findings
             if spool is not None:

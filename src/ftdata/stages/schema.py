@@ -30,7 +30,10 @@ class SchemaStage(Stage):
             keys = ", ".join(list(example.data)[:6]) or "none"
             yield Problem("S001", f"no known format has these keys ({keys}); expected one of: {'; '.join(formats.signatures())}")
             return
-        self.per_file.setdefault(example.file, Counter())[fmt.name] += 1
+        counts = self.per_file.get(example.file)
+        if counts is None:
+            counts = self.per_file[example.file] = Counter()
+        counts[fmt.name] += 1
         if example.file not in self.file_format:
             self.file_format[example.file] = self._head(example) or (fmt.name, example.line)
         first, line = self.file_format[example.file]
