@@ -77,3 +77,20 @@ def test_a_stage_that_cannot_merge_keeps_the_run_serial(tmp_path):
 
     assert not Tally.shardable()
     assert ftdata.stages.schema.SchemaStage.shardable() and ftdata.stages.tools.ToolsStage.shardable()
+
+
+def test_jobs_flag_and_setting(tmp_path):
+    from click.testing import CliRunner
+
+    from ftdata.cli import main
+
+    data = tmp_path / "train.jsonl"
+    data.write_bytes((SAMPLES / "chat_clean.jsonl").read_bytes() * 40)
+    (tmp_path / "ftdata.toml").write_text("shard-bytes = 4000\n")
+    result = CliRunner().invoke(main, ["check", str(data), "--jobs", "2", "--config", str(tmp_path / "ftdata.toml"),
+                                       "--output-format", "json", "--select", "F,S,P,T"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["stats"]["run"]["workers"] == 2
+    (tmp_path / "ftdata.toml").write_text("jobs = -1\n")
+    result = CliRunner().invoke(main, ["check", str(data), "--config", str(tmp_path / "ftdata.toml")])
+    assert result.exit_code == 2 and "jobs must be a whole number of at least 0" in result.output
