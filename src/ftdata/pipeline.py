@@ -1,8 +1,8 @@
 """`check()`: one streaming pass of every stage over every input, then the outputs.
 
-The inputs are cut into shards (`ftdata.shards`). In a shard the read stage yields records, each
-stage's `run` wraps the stream of the one before, and draining the last keeps one record in flight at
-a time. With several cores, worker processes check shards at the same time and this process merges
+The inputs are cut into shards (`ftdata.shards`). In a shard the read stage yields records and each
+goes through every stage before the next is read, so one record is in flight at a time. With several
+cores, worker processes check shards at the same time and this process merges
 their stages' states in input order. Dataset-level findings arrive from `finish()` after the pass;
 only then is it known which records are rejected, so outputs are routed from the shards' spools.
 """
@@ -76,7 +76,7 @@ def check(
     stages = [cls(ctx) for cls in active_stages(ctx)]  # the reader first; these finish the run
     workers = _workers(config.jobs if jobs is None else jobs)
     parallel = workers > 1 and all(type(stage).shardable() for stage in stages)
-    shards = plan(inputs, config.shard_bytes) if parallel else plan(inputs, shard_bytes=1 << 62)
+    shards = plan(inputs, config.shard_bytes, workers) if parallel else plan(inputs, shard_bytes=1 << 62)
     findings: list[Finding] = []
     spools: list[tuple[str, Path]] = []
     records = 0

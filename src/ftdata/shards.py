@@ -1,8 +1,8 @@
 """Cutting a run's inputs into shards, and checking one shard with every stage.
 
-A JSON Lines file larger than two shards is cut at line boundaries into byte ranges of about
-`shard_bytes`, so that worker processes can check them at the same time; stdin, gzip, Parquet and
-.json arrays stay whole. Each shard gets its first line number (the newlines before it are counted
+A JSON Lines file is cut at line boundaries into byte ranges of at most `shard_bytes` (and about four
+per worker, at least 1 MiB each, so that every core has work until the end), which worker processes
+check at the same time; stdin, gzip, Parquet and .json arrays stay whole. Each shard gets its first line number (the newlines before it are counted
 once, at memory speed) and an index range of its own: shard k's records are numbered from k << 40,
 so indices stay unique and grow in input order without knowing how many records came before.
 """
@@ -20,23 +20,26 @@ from .stages.base import Context, InputFile, Shard, Stage
 from .stages.read import BOM, CHUNK, ReadStage, lines_only
 
 SHARD_BYTES = 16 << 20
+_SMALLEST_SHARD = 1 << 20
+_SHARDS_PER_WORKER = 4
 _INDEX_BITS = 40
 _PROGRESS_EVERY = 4096
 
 
-def plan(inputs: list[InputFile], shard_bytes: int = SHARD_BYTES) -> list[Shard]:
+def plan(inputs: list[InputFile], shard_bytes: int = SHARD_BYTES, workers: int = 1) -> list[Shard]:
     """The shards of the inputs, in input order."""
-    ranges = [(source, cut) for source in inputs for cut in _cuts(source.path, shard_bytes)]
+    ranges = [(source, cut) for source in inputs for cut in _cuts(source.path, shard_bytes, workers)]
     return [Shard(source, start, end, first_line, n << _INDEX_BITS)
             for n, (source, (start, end, first_line)) in enumerate(ranges)]
 
 
-def _cuts(path: str, shard_bytes: int) -> list[tuple[int, int | None, int]]:
+def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | None, int]]:
     """(start, end, first line) of each byte range of the input; one whole range when it stays whole."""
     whole = [(0, None, 1)]
     if path == "-" or path.endswith(".gz") or Path(path).suffix == ".parquet":
         return whole
     size = Path(path).stat().st_size
+    shard_bytes = min(shard_bytes, max(size // (_SHARDS_PER_WORKER * workers), _SMALLEST_SHARD))
     if size < 2 * shard_bytes:
         return whole
     starts = [(0, 1)]
@@ -81,7 +84,7 @@ def active_stages(ctx: Context) -> list[type[Stage]]:
 
 def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
                 progress: Callable[[str, int, int], None] | None = None) -> ShardResult:
-    """Run every stage's record-level checks over the shard; `stages[0]` is the reader.
+    """Every record of the shard through every stage's `check`; `stages[0]` is the reader.
 
     The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
     reader, *checks = stages
