@@ -75,6 +75,33 @@ class DuplicateFinder:
             self.index.add(self._pending)
             self._pending = []
 
+    def for_merge(self) -> "DuplicateFinder":
+        """Itself, ready to hand to `merge` in another process: texts hashed, unless the index's shingling is
+        still undecided ("auto" and fewer than a batch of texts): then the merging process hashes those few
+        texts itself, so that "auto" decides from the run's first batch exactly as one process would."""
+        if self.index is not None and self.index.shingling != "auto":
+            self._flush()
+        return self
+
+    def merge(self, other: "DuplicateFinder") -> None:
+        """Append another finder's records (those of the next shard) after this one's; positions continue."""
+        if (self.index is None) != (other.index is None):
+            raise ValueError("cannot merge a finder of near-duplicates with one of exact duplicates only")
+        for mine, theirs in ((self.hashes, other.hashes), (self.prompts, other.prompts),
+                             (self.splits, other.splits), (self.scores, other.scores)):
+            mine.extend(theirs)
+        if self.index is None:
+            return
+        if other.index.size:  # hashed in its shard: what this finder still holds goes first, in order
+            if self.index.shingling == "auto":
+                self.index.shingling = other.index.shingling
+            self._flush()
+            self.index.merge(other.index)
+        self._pending += other._pending
+        while len(self._pending) >= self.batch:  # the same batches as one finder fed record by record
+            self.index.add(self._pending[: self.batch])
+            self._pending = self._pending[self.batch:]
+
     def resolve(self) -> Resolution:
         hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)
         pairs = [candidate_pairs(hashes[:, None])]  # exact: same normalised text

@@ -53,6 +53,15 @@ class AnswerGroups:
         self._rejected.setdefault((prompt, rejected[0]), ref)
         self._snippets.setdefault((prompt, rejected[0]), rejected[1])
 
+    def merge(self, other: "AnswerGroups") -> None:
+        """Add the records of another instance, which come after this one's (a later shard's)."""
+        for prompt, members in other._by_prompt.items():
+            self._by_prompt[prompt] += members
+        for mine, theirs in ((self._chosen, other._chosen), (self._rejected, other._rejected),
+                             (self._snippets, other._snippets), (self._chosen_snippets, other._chosen_snippets)):
+            for key, value in theirs.items():
+                mine.setdefault(key, value)  # the first record judging an answer wins, as in one pass
+
     def prompts(self) -> Iterable[int]:
         return self._by_prompt.keys()
 
