@@ -1,8 +1,8 @@
 """Writing the clean and rejected datasets: atomically, never over an input.
 
-Records go first to spool files (their exact bytes, one file per shard), because dataset-level stages (duplicates,
-contradictions) can reject a record only after the whole input has been seen. Once every finding is
-known, the spool is routed: records without errors to the clean file, the others to the rejected
+Records go first to spool files (their exact bytes, one file per shard), because dataset-level
+stages (duplicates, contradictions) can reject a record only after the whole input has been seen.
+Once every finding is known, the spools are routed in input order: records without errors to the clean file, the others to the rejected
 file with their reasons. Clean + rejected = every record read, each exactly once.
 """
 
