@@ -3,7 +3,8 @@
 Records go first to spool files (their exact bytes, one file per shard), because dataset-level
 stages (duplicates, contradictions) can reject a record only after the whole input has been seen.
 Once every finding is known, the spools are routed in input order: records without errors to the
-clean file, the others to the rejected file with their reasons. Clean + rejected = every record read, each exactly once.
+clean file, the others to the rejected file with their reasons. Clean + rejected = every record
+read, each exactly once.
 """
 
 import base64
