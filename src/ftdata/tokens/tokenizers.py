@@ -185,8 +185,8 @@ def _load_hf(target: str, name: str | None = None) -> Tokenizer:
             tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_file=str(path), **_sibling_config(path))
         elif path.is_dir():
             tokenizer = transformers.AutoTokenizer.from_pretrained(str(path))
-        else:  # a Hub model id: the real online path (or the local Hub cache); it fails here without either
-            tokenizer = transformers.AutoTokenizer.from_pretrained(target)
+        else:
+            tokenizer = _from_hub(transformers, name, target)
     except UsageError:
         raise
     except Exception as e:
@@ -196,6 +196,58 @@ def _load_hf(target: str, name: str | None = None) -> Tokenizer:
     if not getattr(tokenizer, "is_fast", False):
         raise UsageError(f"{name}: only fast (tokenizer.json) tokenizers are supported")
     return HFTokenizer(name, tokenizer)
+
+
+def _from_hub(transformers: Any, name: str, model_id: str) -> Any:
+    """A Hub model id: the local Hub cache first, then the Hub itself when it can be reached. Offline,
+    transformers would retry for most of a minute before failing; this fails in seconds instead."""
+    try:
+        return transformers.AutoTokenizer.from_pretrained(model_id, local_files_only=True)
+    except OSError:  # not in the cache
+        pass
+    unreachable = "offline mode is on (HF_HUB_OFFLINE)" if _hub_offline() else _hub_unreachable()
+    if unreachable:
+        raise UsageError(f"{name} is not in the Hugging Face cache and {unreachable}; offline alternatives: "
+                         f"{OFFLINE_ALTERNATIVES}")
+    return transformers.AutoTokenizer.from_pretrained(model_id)
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    flags = (os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return constants.HF_HUB_OFFLINE or any(flags)
+
+
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hub endpoint (or the HTTPS proxy in front of it) takes no connection, or None when it does."""
+    import socket
+    import threading
+    import urllib.parse
+    import urllib.request
+
+    from huggingface_hub import constants
+
+    endpoint = urllib.parse.urlsplit(constants.ENDPOINT)
+    proxy = urllib.request.getproxies().get(endpoint.scheme)
+    server = urllib.parse.urlsplit(proxy if "://" in (proxy or "://") else f"http://{proxy}") if proxy else endpoint
+    address = (server.hostname or "", server.port or (443 if server.scheme == "https" else 80))
+    outcome: list[str | None] = []
+
+    def connect() -> None:  # in a thread: name resolution takes no timeout of its own
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+            outcome.append(None)
+        except OSError as e:
+            outcome.append(e.strerror or type(e).__name__)
+
+    probe = threading.Thread(target=connect, daemon=True)
+    probe.start()
+    probe.join(timeout + 0.5)
+    where = f"{'the proxy ' if proxy else ''}{address[0]}:{address[1]}"
+    if not outcome:
+        return f"{where} did not answer in {timeout:g} s"
+    return f"{where} cannot be reached ({outcome[0]})" if outcome[0] else None
 
 
 def _sibling_config(tokenizer_json: Path) -> dict[str, Any]:
