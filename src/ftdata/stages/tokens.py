@@ -83,6 +83,29 @@ class TokensStage(Stage):
             yield Problem("K002", f"this assistant turn ends past the {self.limit}-token training limit"
                                   f"{self._of_model()} and is cut", field=path)
 
+    def shard_state(self) -> dict[str, Any]:
+        """Per-record lengths (4 bytes each) by split, role totals and counters; never the tokenizer."""
+        return {"splits": {name: (s.totals.to_bytes(), s.prompts.to_bytes(), s.messages.to_bytes(), s.trainable)
+                           for name, s in self.splits.items()},
+                "by_role": dict(self.by_role), "skipped": self.skipped,
+                "strings_tokenised": self.counter.strings_tokenised, "cache_hits": self.counter.cache_hits}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Append the next shard's lengths after this stage's: percentiles, histogram and cost are exact."""
+        for name, (totals, prompts, messages, trainable) in state["splits"].items():
+            split = self.splits[name]
+            split.totals.extend_bytes(totals)
+            split.prompts.extend_bytes(prompts)
+            split.messages.extend_bytes(messages)
+            split.trainable += trainable
+        for role, tokens in state["by_role"].items():
+            self.by_role[role] += tokens
+        self.skipped += state["skipped"]
+        # each shard has its own cache: a string repeated across shards is tokenised once per shard
+        self.counter.strings_tokenised += state["strings_tokenised"]
+        self.counter.cache_hits += state["cache_hits"]
+        self._comparison = None
+
     def _of_model(self) -> str:
         return f" of {self.model.key}" if self.model and not self.options.limit else ""
 

@@ -12,6 +12,7 @@ A tokenizer that cannot be loaded raises a one-line `UsageError` naming the offl
 ftdata never counts with a different tokenizer than the one asked for.
 """
 
+import functools
 import logging
 import os
 from pathlib import Path
@@ -148,8 +149,23 @@ class MistralTokenizer(Tokenizer):
 
 
 def load_tokenizer(spec: str) -> Tokenizer:
-    """The tokenizer a spec names (see the module docstring), or a one-line UsageError."""
+    """The tokenizer a spec names (see the module docstring), or a one-line UsageError.
+
+    Shipped tokenizers and Hub ids are loaded once per process (tokenizers are read-only), so the stages
+    each shard builds in a forked worker reuse what the parent loaded; local files are read every time."""
     spec = spec.strip()
+    target = spec.partition(":")[2]
+    if spec.startswith(("hf:", "mistral:")) and Path(target).expanduser().exists():
+        return _load(spec)
+    return _load_shipped(spec)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_shipped(spec: str) -> Tokenizer:
+    return _load(spec)
+
+
+def _load(spec: str) -> Tokenizer:
     if spec.startswith("tiktoken:"):
         return TiktokenEncoding(spec.removeprefix("tiktoken:"))
     if spec.startswith("hf:"):
