@@ -3,13 +3,16 @@
     python benchmarks/bench_check.py [--records 200000]
 
 Prints seconds and MB/s for: a bare orjson parse per line, a bare json.loads per line, and
-`ftdata.check` with the validation stages only (read, parse, schema, profile, tools); then the
-ratios, and peak RSS of check on N and 2N records (flat memory means the two are close). Each
-measurement runs in its own process so that peak memory is its own.
+`ftdata.check` with the validation stages only (read, parse, schema, profile, tools), once in one
+process (--jobs 1) and once with a worker per core (the default); then the ratios, and peak RSS of
+check on N and 2N records (flat memory means the two are close). Each measurement runs in its own
+process so that peak memory is its own; check's time starts after `import ftdata`, whose time is
+printed apart (a fixed cost per run, not per record).
 """
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -49,17 +52,27 @@ elif kind == "json":
             json.loads(line)
 else:
     import ftdata
-    report = ftdata.check([path], ftdata.Config(select=["F", "S", "P", "T"]))
+    imported = time.perf_counter()
+    print("import", imported - start, file=sys.stderr)
+    start = imported
+    report = ftdata.check([path], ftdata.Config(select=["F", "S", "P", "T"]), jobs=int(kind.removeprefix("ftdata-j")))
     assert report.records > 0
 elapsed = time.perf_counter() - start
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# children: the workers' peak (each its own process); self: this process's
+peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(elapsed, peak / 1024)
 '''
 
 
 def measure(path: Path, kind: str) -> tuple[float, float]:
     out = subprocess.run([sys.executable, "-c", MEASURE, str(path), kind], capture_output=True, text=True, check=True)
     seconds, peak_mb = map(float, out.stdout.split())
+    if out.stderr.startswith("import"):
+        measure.imports.append(float(out.stderr.split()[1]))
     return seconds, peak_mb
+
+
+measure.imports = []
 
 
 def main() -> None:
@@ -72,15 +85,20 @@ def main() -> None:
         make_file(large, 2 * args.records, seed=1)
         size_mb = small.stat().st_size / 1e6
         print(f"synthetic chat file: {args.records:,} records, {size_mb:.1f} MB")
-        results = {kind: measure(small, kind) for kind in ("orjson", "json", "ftdata")}
+        cores = len(os.sched_getaffinity(0))
+        kinds = {"orjson": "orjson", "json": "json", "ftdata-j1": "ftdata, 1 process",
+                 "ftdata-j0": f"ftdata, {cores} workers"}
+        results = {kind: measure(small, kind) for kind in kinds}
         for kind, (seconds, peak) in results.items():
-            print(f"  {kind:<7} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s  peak RSS {peak:6.0f} MB")
-        ftdata_s = results["ftdata"][0]
-        print(f"ratio ftdata check (validation) / bare orjson parse: {ftdata_s / results['orjson'][0]:.2f}x")
-        print(f"ratio ftdata check (validation) / bare json parse:   {ftdata_s / results['json'][0]:.2f}x")
-        _, peak_2n = measure(large, "ftdata")
-        print(f"peak RSS of check: {results['ftdata'][1]:.0f} MB on N records, {peak_2n:.0f} MB on 2N records "
-              f"(ratio {peak_2n / results['ftdata'][1]:.2f})")
+            print(f"  {kinds[kind]:<20} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s  peak RSS {peak:6.0f} MB")
+        print(f"  (import ftdata, once per run: {min(measure.imports):.2f} s, not included above)")
+        for kind in ("ftdata-j1", "ftdata-j0"):
+            for bare in ("orjson", "json"):
+                print(f"ratio {kinds[kind]} check (validation) / bare {bare} parse: "
+                      f"{results[kind][0] / results[bare][0]:.2f}x")
+        _, peak_2n = measure(large, "ftdata-j1")
+        print(f"peak RSS of check (1 process): {results['ftdata-j1'][1]:.0f} MB on N records, {peak_2n:.0f} MB on 2N "
+              f"records (ratio {peak_2n / results['ftdata-j1'][1]:.2f})")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def context(inputs, tokenizer: str) -> Context:
 
 
 def parsed(ctx: Context, inputs) -> list:
-    return list(SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).records(inputs))))
+    return list(SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(inputs))))
 
 
 def checked(stage: TokensStage, examples) -> TokensStage:
@@ -84,3 +84,19 @@ def test_shard_state_is_compact_and_holds_no_tokenizer(inputs):
     state = pickle.dumps(stage.shard_state())
     assert len(state) < 360 * 3 * 4 + 1000  # three 4-byte lengths a record, and a few counters
     assert b"Tokenizer" not in state and TokensStage.shardable()
+
+
+def test_a_run_on_workers_reports_the_tokens_of_a_serial_run(inputs):
+    import ftdata
+
+    table = {"tokenizer": "o200k_base", "shard-bytes": 20_000, "select": ["F", "S", "P", "T", "K"],
+             "tokens": {"limit": 300, "reference-lengths": [5, 9, 400] * 40}}
+    paths = [InputFile(i.path, i.split) for i in inputs]
+    serial = ftdata.check(paths, config_from_table(table), jobs=1).to_json()
+    sharded = ftdata.check(paths, config_from_table(table), jobs=2).to_json()
+    run = sharded["stats"].pop("run")
+    assert run["workers"] == 2 and run["shards"] > 4 and serial["stats"].pop("run")["workers"] == 1
+    cache_serial, cache_sharded = serial["stats"]["tokens"].pop("cache"), sharded["stats"]["tokens"].pop("cache")
+    assert sum(cache_sharded.values()) == sum(cache_serial.values())
+    assert sharded == serial
+    assert {"K001", "K003"} <= {f["code"] for f in serial["findings"]}

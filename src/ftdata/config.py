@@ -25,7 +25,7 @@ from .errors import UsageError
 
 _TOP_LEVEL = {
     "target", "select", "extend-select", "ignore", "severity", "per-file-ignores", "strict",
-    "format", "model", "tokenizer",
+    "format", "model", "tokenizer", "jobs", "shard-bytes",
 }
 
 
@@ -42,6 +42,8 @@ class Config:
     model: str | None = None
     tokenizer: str | None = None
     stage_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: int = 0  # worker processes; 0: one per core (at most 8)
+    shard_bytes: int = 16 << 20  # a JSON Lines file is cut into shards of about this size for the workers
     source: str | None = None  # the file the settings came from, for error messages
 
     def replace(self, **changes: Any) -> "Config":
@@ -86,6 +88,10 @@ def config_from_table(table: dict[str, Any], source: str = "config") -> Config:
 
 
 def _validate(config: Config, source: str) -> None:
+    for key, least in (("jobs", 0), ("shard_bytes", 1)):
+        value = getattr(config, key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise UsageError(f"{source}: {key.replace('_', '-')} must be a whole number of at least {least}, not {value!r}")
     for selector in [*config.select, *config.extend_select, *config.ignore]:
         catalogue.matching(selector)
     for codes in config.per_file_ignores.values():

@@ -44,7 +44,7 @@ def convert(source: str | Path, out: str | Path, to: str, *, allow_lossy: bool =
     refuse_inputs([out], [source])
     config = Config(format=input_format, select=["F", "S"])
     ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(source)])
-    stream = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).records(ctx.inputs)))
+    stream = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))
     result = ConversionResult()
     with atomic_writer(out) as f:
         for line, record, problem in _converted(stream, target_format):

@@ -1,6 +1,6 @@
 """Writing the clean and rejected datasets: atomically, never over an input.
 
-Records go first to a spool file (their exact bytes), because dataset-level stages (duplicates,
+Records go first to spool files (their exact bytes, one file per shard), because dataset-level stages (duplicates,
 contradictions) can reject a record only after the whole input has been seen. Once every finding is
 known, the spool is routed: records without errors to the clean file, the others to the rejected
 file with their reasons. Clean + rejected = every record read, each exactly once.
@@ -62,53 +62,40 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
 
 
 class Spool:
-    """Records' bytes in reading order, in a temporary file."""
+    """A shard's records' bytes in reading order, in a file of the run's temporary folder."""
 
-    def __init__(self):
-        self.file = tempfile.TemporaryFile()
+    def __init__(self, path: Path):
+        self.path = path
+        self.file = open(path, "wb")
 
     def add(self, example: Example) -> None:
         self.file.write(_HEADER.pack(example.index, example.line, len(example.raw)))
         self.file.write(example.raw)
 
-    def __iter__(self) -> Iterator[tuple[int, int, bytes]]:
-        self.file.seek(0)
-        read = self.file.read
-        while header := read(_HEADER.size):
-            index, line, size = _HEADER.unpack(header)
-            yield index, line, read(size)
-
     def close(self) -> None:
         self.file.close()
 
 
-def route(spool: Spool, files: list[tuple[str, int]], rejections: dict[int, list[Finding]],
+def _spooled(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    with open(path, "rb") as f:
+        read = f.read
+        while header := read(_HEADER.size):
+            index, line, size = _HEADER.unpack(header)
+            yield index, line, read(size)
+
+
+def route(spools: list[tuple[str, Path]], rejections: dict[int, list[Finding]],
           clean: dict[str, Path] | None, rejected: Path | None) -> None:
-    """Write each spooled record to its input's clean file or to the rejected file."""
+    """Write each spooled record (spools of (input, path) in input order) to its input's clean file or
+    to the rejected file."""
     with _Outputs(clean or {}, rejected) as outputs:
-        bounds = _file_bounds(files)
-        for index, line, raw in spool:
-            source = bounds(index)
-            reasons = rejections.get(index)
-            if reasons is None:
-                outputs.clean(source, raw)
-            else:
-                outputs.reject(source, line, raw, reasons)
-
-
-def _file_bounds(files: list[tuple[str, int]]):
-    ends, total = [], 0
-    for path, count in files:
-        total += count
-        ends.append((total, path))
-
-    def source(index: int) -> str:
-        for end, path in ends:
-            if index < end:
-                return path
-        raise AssertionError(f"record {index} is past the last input")
-
-    return source
+        for source, spool in spools:
+            for index, line, raw in _spooled(spool):
+                reasons = rejections.get(index)
+                if reasons is None:
+                    outputs.clean(source, raw)
+                else:
+                    outputs.reject(source, line, raw, reasons)
 
 
 class _Outputs:

@@ -1,28 +1,35 @@
 """`check()`: one streaming pass of every stage over every input, then the outputs.
 
-The read stage yields records; each stage's `run` wraps the stream of the one before; draining the
-last keeps one record in flight at a time. Dataset-level findings arrive from `finish()` after the
-pass; only then is it known which records are rejected, so outputs are routed from a spool.
+The inputs are cut into shards (`ftdata.shards`). In a shard the read stage yields records and each
+goes through every stage before the next is read, so one record is in flight at a time. With several
+cores, worker processes check shards at the same time and this process merges
+their stages' states in input order. Dataset-level findings arrive from `finish()` after the pass;
+only then is it known which records are rejected, so outputs are routed from the shards' spools.
 """
 
+import multiprocessing
+import os
 import re
-from collections.abc import Callable, Iterable
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .config import Config, Policy, load_config
 from .errors import UsageError
-from .outputs import Spool, output_path, refuse_inputs, route
+from .outputs import output_path, refuse_inputs, route
 from .records import Finding
 from .report import Report
-from .stages import STAGES
+from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, start_worker
 from .stages.base import Context, InputFile, Stage
-from .stages.read import ReadStage, check_readable
+from .stages.read import check_readable
 from .targets import load_target
 
 Progress = Callable[[str, int, int], None]  # (input path, bytes read, records so far)
 _SPLIT_NAMES = (("test", re.compile(r"(^|[^a-z])test([^a-z]|$)")),
                 ("val", re.compile(r"(^|[^a-z])(val|valid|validation|dev|eval)([^a-z]|$)")))
-_PROGRESS_EVERY = 4096
+_AUTO_WORKERS = 8
 
 
 def split_of(path: str) -> str:
@@ -50,10 +57,12 @@ def check(
     clean: str | Path | None = None,
     rejected: str | Path | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> Report:
     """Check datasets; optionally write their clean records and their rejected records with reasons.
 
     `clean` is a path, or a template with `{stem}` or `{name}` when there are several inputs.
+    `jobs` is the number of worker processes (default: the config's `jobs`, 0 meaning one per core).
     """
     config = config or load_config()
     inputs = as_inputs(paths)
@@ -64,23 +73,22 @@ def check(
     refuse_inputs([*clean_paths.values(), *([rejected_path] if rejected_path else [])], [i.path for i in inputs])
 
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
-    reader = ReadStage(ctx)
-    stages: list[Stage] = [cls(ctx) for cls in STAGES if cls.active(ctx)]
-    stream = reader.records(inputs)
-    for stage in stages:
-        stream = stage.run(stream)
-
+    stages = [cls(ctx) for cls in active_stages(ctx)]  # the reader first; these finish the run
+    workers = _workers(config.jobs if jobs is None else jobs)
+    parallel = workers > 1 and all(type(stage).shardable() for stage in stages)
+    shards = plan(inputs, config.shard_bytes, workers) if parallel else plan(inputs, shard_bytes=1 << 62)
     findings: list[Finding] = []
-    spool = Spool() if clean_paths or rejected_path else None
+    spools: list[tuple[str, Path]] = []
     records = 0
-    try:
-        for example in stream:
-            records += 1
-            findings += example.findings
-            if spool:
-                spool.add(example)
-            if progress and records % _PROGRESS_EVERY == 0:
-                progress(example.file, reader.bytes_read, records)
+    with tempfile.TemporaryDirectory(prefix="ftdata-") as folder:
+        spool_folder = Path(folder) if clean_paths or rejected_path else None
+        run = _in_workers if parallel and len(shards) > 1 else _in_process
+        for result in run(ctx, shards, stages, spool_folder, workers, progress):
+            records += result.records
+            findings += result.findings
+            if result.spool:
+                spools.append((result.shard.source.path, result.spool))
+        reader = stages[0]
         findings += reader.loose
         for stage in stages:
             for ref, problem in stage.finish():
@@ -92,16 +100,13 @@ def check(
         for finding in findings:
             if finding.index is not None and finding.severity == "error":
                 rejections.setdefault(finding.index, []).append(finding)
-        if spool:
-            route(spool, [(i.path, reader.records_per_file.get(i.path, 0)) for i in inputs], rejections,
-                  clean_paths, rejected_path)
-    finally:
-        if spool:
-            spool.close()
+        if spool_folder:
+            route(spools, rejections, clean_paths, rejected_path)
 
     order = {source.path: n for n, source in enumerate(inputs)}
     findings.sort(key=lambda f: (order.get(f.file, -1), f.line or 0, f.code))
-    stats = {stage.name: s for stage in [reader, *stages] if (s := stage.stats())}
+    stats = {stage.name: s for stage in stages if (s := stage.stats())}
+    stats["run"] = {"workers": min(workers, len(shards)) if parallel else 1, "shards": len(shards)}
     return Report(
         findings=findings,
         records=records,
@@ -110,3 +115,38 @@ def check(
         inputs=[{"path": i.path, "split": i.split, "records": reader.records_per_file.get(i.path, 0)} for i in inputs],
         stats=stats,
     )
+
+
+def _workers(jobs: int) -> int:
+    if jobs > 0:
+        return jobs
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(cores, _AUTO_WORKERS)
+
+
+def _in_process(ctx, shards, stages, spool_folder, workers, progress) -> Iterator[ShardResult]:
+    """Every shard in this process, through the same stages (their state simply accumulates)."""
+    for number, shard in enumerate(shards):
+        yield check_shard(shard, stages, spool_folder / f"{number}.spool" if spool_folder else None, progress)
+
+
+def _in_workers(ctx, shards, stages, spool_folder, workers, progress) -> Iterator[ShardResult]:
+    """Shards in worker processes; their states are merged here in input order as they arrive."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # HF tokenizers warn when forked otherwise
+    method = "fork" if sys.platform == "linux" else "spawn"
+    pool = multiprocessing.get_context(method).Pool(min(workers, len(shards)), initializer=start_worker,
+                                                    initargs=(ctx, spool_folder))
+    done: Counter[str] = Counter()  # bytes checked per input, for the progress bar
+    records = 0
+    with pool:
+        for result in pool.imap(check_in_worker, enumerate(shards)):
+            for stage in stages:
+                if type(stage).merge is not Stage.merge:
+                    stage.merge(result.states[stage.name])
+                stage.counts += result.counts[stage.name]
+            records += result.records
+            path = result.shard.source.path
+            done[path] += result.bytes
+            if progress:
+                progress(path, done[path], records)
+            yield result

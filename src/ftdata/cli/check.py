@@ -57,9 +57,11 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--clean", type=click.Path(dir_okay=False), help="Write records without errors here ('{stem}' templates for several inputs).")
 @click.option("--rejected", type=click.Path(dir_okay=False), help="Write rejected records with their reasons here (JSON Lines).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file (default: nearest ftdata.toml or pyproject.toml).")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core; 1: no workers).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 def check_command(paths, train, val, test, target, input_format, model, tokenizer, reference, select, extend_select,
-                  ignore, stage_options, strict, output_format, report_path, clean, rejected, config_path, no_progress):
+                  ignore, stage_options, strict, output_format, report_path, clean, rejected, config_path, jobs,
+                  no_progress):
     """Check fine-tuning datasets (JSONL, .json arrays, Parquet, '-' for stdin)."""
     config = load_config(Path(config_path) if config_path else None)
     extra = _stage_options(stage_options)
@@ -69,7 +71,7 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
         extra.setdefault("tokens", {})["reference"] = reference
     config = config.replace(
         target=target, format=input_format, model=model, tokenizer=tokenizer, strict=strict,
-        select=_list(select), extend_select=_list(extend_select), ignore=_list(ignore),
+        jobs=jobs, select=_list(select), extend_select=_list(extend_select), ignore=_list(ignore),
         stage_options={**config.stage_options, **{k: {**config.stage_options.get(k, {}), **v} for k, v in extra.items()}},
     )
     inputs = as_inputs([*paths, *(InputFile(p, "train") for p in train), *(InputFile(p, "val") for p in val),

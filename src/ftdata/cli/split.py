@@ -27,7 +27,7 @@ NAMES = ("train", "val", "test")
 
 
 def _examples(ctx: Context, source: InputFile):
-    stream = ReadStage(ctx).records([source])
+    stream = ReadStage(ctx).whole([source])
     for stage in (ParseStage(ctx), SchemaStage(ctx)):
         stream = stage.run(stream)
     return stream
@@ -72,7 +72,7 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     refuse_inputs(paths, [source])
     with ExitStack() as stack:
         outs = [stack.enter_context(atomic_writer(p)) for p in paths]
-        for position, example in enumerate(ReadStage(ctx).records([InputFile(source)])):
+        for position, example in enumerate(ReadStage(ctx).whole([InputFile(source)])):
             outs[splits[position]].write(example.raw + b"\n")
     counts = Counter(splits)
     total = len(splits) or 1

@@ -27,11 +27,13 @@ DETECTION_ORDER: tuple[Format, ...] = (
     TEXT,
 )
 FORMATS = {f.name: f for f in DETECTION_ORDER}
+_SIGNATURES = tuple((frozenset(f.keys), f) for f in DETECTION_ORDER)
 
 
 def detect(data: dict) -> Format | None:
-    for fmt in DETECTION_ORDER:
-        if fmt.matches(data):
+    keys = data.keys()
+    for signature, fmt in _SIGNATURES:
+        if signature <= keys:
             return fmt
     return None
 

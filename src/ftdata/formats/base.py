@@ -17,9 +17,6 @@ class Format:
     conversational: bool = True  # text-only formats have no roles to check
     preference: bool = False
 
-    def matches(self, data: dict) -> bool:
-        return all(key in data for key in self.keys)
-
 
 def text_of(content: Any) -> tuple[str, list[str]]:
     """The text of an OpenAI-style content (string, list of parts or null) and its image URLs."""
@@ -41,29 +38,28 @@ def text_of(content: Any) -> tuple[str, list[str]]:
 def read_openai_message(m: Any, path: str) -> Message:
     if not isinstance(m, dict):
         return Message(role="", content="", path=path, content_path=path, has_content=False)
-    text, images = text_of(m.get("content"))
-    role = m.get("role") if isinstance(m.get("role"), str) else ""
+    get = m.get  # this runs for every message of every record: the common case stays short
+    content = get("content")
+    text, images = (content, []) if type(content) is str else text_of(content)
+    role = get("role")
+    if type(role) is not str:
+        role = ""
+    tool_calls, legacy = get("tool_calls"), get("function_call")
+    calls = _tool_calls(tool_calls, legacy, path) if tool_calls or legacy else []
+    name, call_id = get("name"), get("tool_call_id")
+    return Message(role, text, path, path + ".content", role, get("weight"), name if type(name) is str else None,
+                   calls, call_id if type(call_id) is str else None, images, content is not None)
+
+
+def _tool_calls(tool_calls: Any, legacy: Any, path: str) -> list[ToolCall]:
     calls = []
-    for i, call in enumerate(m.get("tool_calls") or [] if isinstance(m.get("tool_calls"), list) else []):
+    for i, call in enumerate(tool_calls if isinstance(tool_calls, list) else []):
         call = call if isinstance(call, dict) else {}
         function = call.get("function") if isinstance(call.get("function"), dict) else {}
         calls.append(ToolCall(call.get("id"), function.get("name"), function.get("arguments"), f"{path}.tool_calls[{i}]"))
-    legacy = m.get("function_call")
     if isinstance(legacy, dict):
         calls.append(ToolCall(None, legacy.get("name"), legacy.get("arguments"), f"{path}.function_call"))
-    return Message(
-        role=role,
-        content=text,
-        path=path,
-        content_path=f"{path}.content",
-        source_role=role,
-        weight=m.get("weight"),
-        name=m.get("name") if isinstance(m.get("name"), str) else None,
-        tool_calls=calls,
-        tool_call_id=m.get("tool_call_id") if isinstance(m.get("tool_call_id"), str) else None,
-        images=images,
-        has_content=m.get("content") is not None,
-    )
+    return calls
 
 
 def read_openai_messages(value: Any, path: str) -> list[Message]:

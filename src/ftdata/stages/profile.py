@@ -117,6 +117,12 @@ class ProfileStage(Stage):
         if limit and count > limit:
             yield Problem("P013", f"{count} images in one example; target {self.ctx.target.name} accepts at most {limit}")
 
+    def shard_state(self) -> int:
+        return self.records
+
+    def merge(self, state: int) -> None:
+        self.records += state
+
     def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
         low, high, max_bytes = self.limits["min_examples"], self.limits["max_examples"], self.limits["max_file_bytes"]
         name = self.ctx.target.name

@@ -1,8 +1,10 @@
 """Reading inputs into records, streaming: JSON Lines (also gzipped), .json arrays, Parquet, stdin.
 
-Memory stays flat whatever the file size: JSON Lines are split from 1 MiB chunks, a .json array is
-delimited element by element, Parquet is read in row batches. Every non-blank line becomes exactly one
-record, even when it is not JSON (the parse stage judges it), so clean + rejected always adds up.
+A run reads its inputs shard by shard (see `ftdata.shards`): a whole input, or a byte range of a
+JSON Lines file that starts and ends at line boundaries. Memory stays flat whatever the file size:
+JSON Lines are split from 1 MiB chunks, a .json array is delimited element by element, Parquet is
+read in row batches. Every non-blank line becomes exactly one record, even when it is not JSON (the
+parse stage judges it), so clean + rejected always adds up.
 """
 
 import gzip
@@ -17,7 +19,7 @@ import orjson
 
 from ..errors import InputError
 from ..records import Example, Ref
-from .base import InputFile, Problem, Stage
+from .base import InputFile, Problem, Shard, Stage
 
 CHUNK = 1 << 20
 BOM = b"\xef\xbb\xbf"
@@ -50,64 +52,80 @@ def check_readable(path: str) -> None:
 
 
 class ReadStage(Stage):
-    """The source of the pipeline: yields one Example per record of every input."""
+    """The source of the pipeline: yields one Example per record of a shard of an input."""
 
     name = "read"
     Options = ReadOptions
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.bytes_read = 0  # of the current input, for the progress bar
-        self.loose: list = []  # findings that belong to no record (blank lines, empty inputs)
+        self.bytes_read = 0  # of the current shard, for the progress bar
+        self.loose: list = []  # findings that belong to no record (blank lines, a BOM, a broken array)
         self.records_per_file: dict[str, int] = {}
 
-    def records(self, inputs: list[InputFile]) -> Iterator[Example]:
+    def records(self, shard: Shard) -> Iterator[Example]:
+        source, path = shard.source, shard.source.path
+        self.bytes_read = 0
+        count = 0
+        if path != "-" and Path(path).suffix == ".parquet":
+            units: Iterator = self._parquet(source)
+        else:
+            units = self._units(shard)
+        for count, (line, raw, data, problem) in enumerate(units, 1):
+            example = Example(index=shard.first_index + count - 1, file=path, line=line, raw=raw,
+                              split=source.split, data=data)
+            if problem:
+                self.add(example, problem)
+            yield example
+        self.records_per_file[path] = self.records_per_file.get(path, 0) + count
+
+    def whole(self, inputs: list[InputFile]) -> Iterator[Example]:
+        """Every record of the inputs in order, each input read whole, indices from 0."""
         index = 0
         for source in inputs:
-            count = 0
-            for example in self._read(source, index):
-                count += 1
-                yield example
-            index += count
-            self.records_per_file[source.path] = count
-            if count == 0:
-                self._loose(Ref(source.path, None), Problem("F012", "no records in this input"))
-
-    def _read(self, source: InputFile, start: int) -> Iterator[Example]:
-        path = source.path
-        self.bytes_read = 0
-        if path != "-" and Path(path).suffix == ".parquet":
-            yield from self._parquet(source, start)
-            return
-        stream = _open(path)
-        try:
-            first = stream.read(CHUNK)
-            if first.startswith(BOM):
-                first = first[len(BOM):]
-                self._loose(Ref(path, 1), Problem("F004", "file starts with a UTF-8 byte order mark (EF BB BF); ignored"))
-            lines_only = Path(path).suffix in (".jsonl", ".ndjson") or path.endswith((".jsonl.gz", ".ndjson.gz"))
-            if not lines_only and first.lstrip(_WHITESPACE).startswith(b"["):
-                units = self._array_elements(first, stream, path)
-            else:
-                units = self._lines(first, stream, path)
-            index = start
-            for line, raw, problem in units:
-                example = Example(index=index, file=path, line=line, raw=raw, split=source.split)
-                if problem:
-                    self.add(example, problem)
+            for example in self.records(Shard(source, first_index=index)):
                 index += 1
                 yield example
+
+    def _units(self, shard: Shard) -> Iterator[tuple[int, bytes, None, Problem | None]]:
+        path = shard.source.path
+        stream = _open(path, shard.start, shard.end)
+        try:
+            first = stream.read(CHUNK)
+            if shard.start == 0 and first.startswith(BOM):
+                first = first[len(BOM):]
+                self._loose(Ref(path, 1), Problem("F004", "file starts with a UTF-8 byte order mark (EF BB BF); ignored"))
+            if shard.start == 0 and not lines_only(path) and first.lstrip(_WHITESPACE).startswith(b"["):
+                units = self._array_elements(first, stream, path)
+            else:
+                units = self._lines(first, stream, path, shard.first_line - 1, shard.start)
+            for line, raw, problem in units:
+                yield line, raw, None, problem
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             raise InputError(f"{path}: read failed: {e}") from None
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
 
-    def _lines(self, data: bytes, stream: BinaryIO, path: str) -> Iterator[tuple[int, bytes, Problem | None]]:
+    def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
+        for source in self.ctx.inputs:
+            if not self.records_per_file.get(source.path):
+                yield Ref(source.path, None), Problem("F012", "no records in this input")
+
+    def shard_state(self) -> tuple[list, dict[str, int]]:
+        return self.loose, self.records_per_file
+
+    def merge(self, state: tuple[list, dict[str, int]]) -> None:
+        loose, records_per_file = state
+        self.loose += loose
+        for path, count in records_per_file.items():
+            self.records_per_file[path] = self.records_per_file.get(path, 0) + count
+
+    def _lines(self, data: bytes, stream: BinaryIO, path: str, line_no: int,
+               offset: int) -> Iterator[tuple[int, bytes, Problem | None]]:
+        """The lines after line `line_no`, which ends at byte `offset` of the input."""
         limit = self.options.max_record_bytes
         pending = b""
-        line_no = 0
-        offset = 0  # byte offset of the start of the next line
         skipped = 0  # bytes of an oversized line being drained, or 0
         while data:
             self.bytes_read += len(data)
@@ -159,7 +177,7 @@ class ReadStage(Stage):
         for line, message in scanner.problems:
             self._loose(Ref(path, line), Problem("F011", message))
 
-    def _parquet(self, source: InputFile, start: int) -> Iterator[Example]:
+    def _parquet(self, source: InputFile) -> Iterator[tuple[int, bytes, dict, None]]:
         import pyarrow.parquet as pq
         from pyarrow import ArrowException
 
@@ -171,7 +189,7 @@ class ReadStage(Stage):
                     row += 1
                     raw = orjson.dumps(data, default=str)
                     self.bytes_read += len(raw)
-                    yield Example(start + row - 1, source.path, row, raw, split=source.split, data=data)
+                    yield row, raw, data, None
         except (ArrowException, OSError) as e:
             raise InputError(f"{source.path}: not a readable Parquet file: {e}") from None
 
@@ -276,7 +294,14 @@ class _ArrayScanner:
         return element
 
 
-def _open(path: str) -> BinaryIO:
+def lines_only(path: str) -> bool:
+    """Whether the input is JSON Lines by its name (otherwise a top-level [ makes it a JSON array)."""
+    return Path(path).suffix in (".jsonl", ".ndjson") or path.endswith((".jsonl.gz", ".ndjson.gz"))
+
+
+def _open(path: str, start: int = 0, end: int | None = None) -> BinaryIO:
+    if end is not None:
+        return _Range(path, start, end)
     if path == "-":
         stream = sys.stdin.buffer
     else:
@@ -287,3 +312,23 @@ def _open(path: str) -> BinaryIO:
     if path.endswith(".gz"):
         return gzip.GzipFile(fileobj=stream)
     return stream
+
+
+class _Range:
+    """Bytes start..end of a file, read like a stream."""
+
+    def __init__(self, path: str, start: int, end: int):
+        try:
+            self.file = open(path, "rb")
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        self.file.seek(start)
+        self.left = end - start
+
+    def read(self, size: int) -> bytes:
+        data = self.file.read(min(size, self.left))
+        self.left -= len(data)
+        return data
+
+    def close(self) -> None:
+        self.file.close()

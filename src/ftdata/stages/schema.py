@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from .. import formats, schemas
 from ..records import Example
-from .base import Problem, Stage
+from .base import InputFile, Problem, Shard, Stage
 
 
 class SchemaStage(Stage):
@@ -30,8 +30,13 @@ class SchemaStage(Stage):
             keys = ", ".join(list(example.data)[:6]) or "none"
             yield Problem("S001", f"no known format has these keys ({keys}); expected one of: {'; '.join(formats.signatures())}")
             return
-        self.per_file.setdefault(example.file, Counter())[fmt.name] += 1
-        first, line = self.file_format.setdefault(example.file, (fmt.name, example.line))
+        counts = self.per_file.get(example.file)
+        if counts is None:
+            counts = self.per_file[example.file] = Counter()
+        counts[fmt.name] += 1
+        if example.file not in self.file_format:
+            self.file_format[example.file] = self._head(example) or (fmt.name, example.line)
+        first, line = self.file_format[example.file]
         if fmt.name != first:
             yield Problem("S002", f"this record is {fmt.name} but the file is {first} (from line {line}); "
                                   "providers expect one format per file")
@@ -40,5 +45,31 @@ class SchemaStage(Stage):
             yield Problem(code, message, field)
         fmt.read(example.data, example)
 
+    def _head(self, example: Example) -> tuple[str, int] | None:
+        """The format and line of the first recognised record before `example` in its file.
+
+        A worker that checks a later shard of a file meets the file first in the middle; the head
+        of the file says which format the file started with. (stdin is never cut into shards.)"""
+        if self.forced or example.line == 1 or example.file == "-":
+            return None
+        from .parse import ParseStage
+        from .read import ReadStage
+
+        reader, parser = ReadStage(self.ctx), ParseStage(self.ctx)
+        for record in parser.run(reader.records(Shard(InputFile(example.file)))):
+            if record.line >= example.line:
+                return None
+            fmt = record.data is not None and formats.detect(record.data)
+            if fmt:
+                return fmt.name, record.line
+        return None
+
     def stats(self) -> dict:
         return {"formats": {file: dict(counts) for file, counts in self.per_file.items()}}
+
+    def shard_state(self) -> dict[str, Counter[str]]:
+        return self.per_file
+
+    def merge(self, state: dict[str, Counter[str]]) -> None:
+        for file, counts in state.items():
+            self.per_file.setdefault(file, Counter()).update(counts)

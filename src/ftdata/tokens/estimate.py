@@ -64,7 +64,7 @@ def _count(inputs: list[InputFile], config: Config, counters: dict[str, TokenCou
         check_readable(source.path)
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
     reader = ReadStage(ctx)
-    stream = reader.records(inputs)
+    stream = reader.whole(inputs)
     for stage_class in STAGES:  # the validating stages decide what is rejected; tokens are counted here
         if stage_class is not TokensStage and stage_class.active(ctx):
             stream = stage_class(ctx).run(stream)

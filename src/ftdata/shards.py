@@ -1,0 +1,128 @@
+"""Cutting a run's inputs into shards, and checking one shard with every stage.
+
+A JSON Lines file is cut at line boundaries into byte ranges of at most `shard_bytes` (and about four
+per worker, at least 1 MiB each, so that every core has work until the end), which worker processes
+check at the same time; stdin, gzip, Parquet and .json arrays stay whole. Each shard gets its first line number (the newlines before it are counted
+once, at memory speed) and an index range of its own: shard k's records are numbered from k << 40,
+so indices stay unique and grow in input order without knowing how many records came before.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .outputs import Spool
+from .records import Finding
+from .stages import STAGES
+from .stages.base import Context, InputFile, Shard, Stage
+from .stages.read import BOM, CHUNK, ReadStage, lines_only
+
+SHARD_BYTES = 16 << 20
+_SMALLEST_SHARD = 1 << 20
+_SHARDS_PER_WORKER = 4
+_INDEX_BITS = 40
+_PROGRESS_EVERY = 4096
+
+
+def plan(inputs: list[InputFile], shard_bytes: int = SHARD_BYTES, workers: int = 1) -> list[Shard]:
+    """The shards of the inputs, in input order."""
+    ranges = [(source, cut) for source in inputs for cut in _cuts(source.path, shard_bytes, workers)]
+    return [Shard(source, start, end, first_line, n << _INDEX_BITS)
+            for n, (source, (start, end, first_line)) in enumerate(ranges)]
+
+
+def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | None, int]]:
+    """(start, end, first line) of each byte range of the input; one whole range when it stays whole."""
+    whole = [(0, None, 1)]
+    if path == "-" or path.endswith(".gz") or Path(path).suffix == ".parquet":
+        return whole
+    size = Path(path).stat().st_size
+    shard_bytes = min(shard_bytes, max(size // (_SHARDS_PER_WORKER * workers), _SMALLEST_SHARD))
+    if size < 2 * shard_bytes:
+        return whole
+    starts = [(0, 1)]
+    with open(path, "rb") as f:
+        head = f.read(CHUNK)
+        if not lines_only(path) and head.removeprefix(BOM).lstrip(b" \t\r\n").startswith(b"["):
+            return whole  # a JSON array: its elements are not lines
+        f.seek(0)
+        offset = lines = 0  # bytes and newlines before the current chunk
+        target = shard_bytes
+        while chunk := f.read(CHUNK):
+            while target < offset + len(chunk):
+                newline = chunk.find(b"\n", max(target - offset, 0))
+                if newline < 0:
+                    break  # the cut falls at the first newline of a later chunk
+                boundary = offset + newline + 1
+                if boundary < size:
+                    starts.append((boundary, lines + chunk.count(b"\n", 0, newline + 1) + 1))
+                target = boundary + shard_bytes
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+    ends = [start for start, _ in starts[1:]] + [size]
+    return [(start, end, line) for (start, line), end in zip(starts, ends)]
+
+
+@dataclass
+class ShardResult:
+    """What checking a shard leaves for the process that finishes the run."""
+
+    shard: Shard
+    records: int
+    bytes: int
+    findings: list[Finding]  # those of its records; dataset-level ones come from finish()
+    states: dict[str, Any]  # stage name -> shard_state()
+    counts: dict[str, Counter[str]]
+    spool: Path | None = None  # its records' bytes, for the clean and rejected outputs
+
+
+def active_stages(ctx: Context) -> list[type[Stage]]:
+    return [ReadStage, *(cls for cls in STAGES if cls.active(ctx))]
+
+
+def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
+                progress: Callable[[str, int, int], None] | None = None) -> ShardResult:
+    """Every record of the shard through every stage's `check`; `stages[0]` is the reader.
+
+    The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
+    reader, *checks = stages
+    findings: list[Finding] = []
+    records = 0
+    spool = Spool(spool_path) if spool_path else None
+    try:
+        for example in reader.records(shard):  # each record through every stage, as chained `run`s would
+            records += 1
+            for stage in checks:
+                for problem in stage.check(example):
+                    stage.add(example, problem)
+            if example.findings:
+                findings += example.findings
+            if spool is not None:
+                spool.add(example)
+            if progress and records % _PROGRESS_EVERY == 0:
+                progress(shard.source.path, reader.bytes_read, records)
+    finally:
+        if spool is not None:
+            spool.close()
+    return ShardResult(shard, records, reader.bytes_read, findings, {}, {}, spool_path)
+
+
+# A worker process's run-wide settings, set once when the pool starts it.
+_worker: dict[str, Any] = {}
+
+
+def start_worker(ctx: Context, folder: Path | None) -> None:
+    _worker.update(ctx=ctx, folder=folder)
+
+
+def check_in_worker(numbered: tuple[int, Shard]) -> ShardResult:
+    """Check a shard with fresh stages, returning their states for the finishing process to merge."""
+    number, shard = numbered
+    ctx, folder = _worker["ctx"], _worker["folder"]
+    stages = [cls(ctx) for cls in active_stages(ctx)]
+    result = check_shard(shard, stages, folder / f"{number}.spool" if folder else None)
+    result.states = {stage.name: stage.shard_state() for stage in stages}
+    result.counts = {stage.name: stage.counts for stage in stages}
+    return result

@@ -1,0 +1,96 @@
+"""Shards: where inputs are cut, and that a run on worker processes reports exactly what a serial run does."""
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ftdata
+from ftdata.shards import plan
+from ftdata.stages.base import InputFile
+
+SAMPLES = Path(__file__).parents[1] / "sample_data"
+
+
+@settings(max_examples=60, deadline=None)
+@given(lines=st.lists(st.sampled_from([b"", b"{}", b"\r", b"x" * 50, b'{"a": "\\n"}', b"y" * 300]), max_size=60),
+       shard_bytes=st.integers(1, 400), tail=st.booleans())
+def test_plan_cuts_at_line_starts_and_numbers_lines(tmp_path_factory, lines, shard_bytes, tail):
+    data = b"\n".join(lines) + (b"\n" if tail else b"")
+    path = tmp_path_factory.mktemp("plan") / "data.jsonl"
+    path.write_bytes(data)
+    shards = plan([InputFile(str(path))], shard_bytes)
+    if len(shards) == 1:
+        assert shards[0].start == 0 and (shards[0].end is None or shards[0].end == len(data))
+        return
+    assert shards[0].start == 0 and shards[-1].end == len(data)
+    for before, after in zip(shards, shards[1:]):
+        assert before.end == after.start and before.start < before.end
+        assert data[after.start - 1:after.start] == b"\n"
+        assert before.first_index < after.first_index
+    for shard in shards:
+        assert shard.first_line == data.count(b"\n", 0, shard.start) + 1
+
+
+def _defective_file(path: Path) -> None:
+    """Records of every kind a reader and the validating stages see, many times over, so that small
+    shards cut between the first record of a format and its later ones."""
+    clean = (SAMPLES / "chat_clean.jsonl").read_bytes().splitlines()
+    defects = (SAMPLES / "chat_with_defects.jsonl").read_bytes().splitlines()
+    alpaca = json.dumps({"instruction": "Say hi", "input": "", "output": "Hi."}).encode()
+    with path.open("wb") as f:
+        f.write(b"\n".join([b"", b"not json", *clean, *defects, alpaca, b"", *defects, *clean, alpaca, b"[1]"]) + b"\n")
+
+
+def _run(tmp_path: Path, inputs: list[str], jobs: int, name: str, **config) -> tuple[dict, bytes, bytes]:
+    clean, rejected = tmp_path / f"{name}-{{stem}}.jsonl", tmp_path / f"{name}-rejected.jsonl"
+    report = ftdata.check(inputs, ftdata.Config(shard_bytes=700, **config), jobs=jobs, clean=clean,
+                          rejected=rejected).to_json()
+    cleaned = b"".join((tmp_path / f"{name}-{Path(i).stem}.jsonl").read_bytes() for i in inputs)
+    return report, cleaned, rejected.read_bytes()
+
+
+def test_workers_report_what_a_serial_run_reports(tmp_path):
+    train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
+    _defective_file(train)
+    val.write_bytes((SAMPLES / "chat_clean.jsonl").read_bytes() * 3)
+    inputs = [str(train), str(val)]
+    serial, serial_clean, serial_rejected = _run(tmp_path, inputs, 1, "serial", target="openai", select=["F", "S", "P", "T"])
+    sharded, sharded_clean, sharded_rejected = _run(tmp_path, inputs, 2, "sharded", target="openai", select=["F", "S", "P", "T"])
+    assert serial["stats"].pop("run") == {"workers": 1, "shards": 2}
+    run = sharded["stats"].pop("run")
+    assert run["workers"] == 2 and run["shards"] > 10
+    assert sharded == serial
+    assert serial["summary"]["errors"] > 10 and {"F001", "F002", "F005", "S002"} <= {f["code"] for f in serial["findings"]}
+    assert (sharded_clean, sharded_rejected) == (serial_clean, serial_rejected)
+
+
+def test_a_stage_that_cannot_merge_keeps_the_run_serial(tmp_path):
+    from ftdata.stages.base import Stage
+
+    class Tally(Stage):
+        name = "tally"
+
+        def stats(self):
+            return {"records": 1}
+
+    assert not Tally.shardable()
+    assert ftdata.stages.schema.SchemaStage.shardable() and ftdata.stages.tools.ToolsStage.shardable()
+
+
+def test_jobs_flag_and_setting(tmp_path):
+    from click.testing import CliRunner
+
+    from ftdata.cli import main
+
+    data = tmp_path / "train.jsonl"
+    data.write_bytes((SAMPLES / "chat_clean.jsonl").read_bytes() * 40)
+    (tmp_path / "ftdata.toml").write_text("shard-bytes = 4000\n")
+    result = CliRunner().invoke(main, ["check", str(data), "--jobs", "2", "--config", str(tmp_path / "ftdata.toml"),
+                                       "--output-format", "json", "--select", "F,S,P,T"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["stats"]["run"]["workers"] == 2
+    (tmp_path / "ftdata.toml").write_text("jobs = -1\n")
+    result = CliRunner().invoke(main, ["check", str(data), "--config", str(tmp_path / "ftdata.toml")])
+    assert result.exit_code == 2 and "jobs must be a whole number of at least 0" in result.output
