@@ -9,10 +9,13 @@ Baselines, each in its own process:
 - bare: the strings of the file collected beforehand (not timed), then each distinct string tokenised
   once with the counter ftdata uses (bpe-openai cl100k_base). The floor for any exact count.
 ftdata runs `ftdata.check` with the validation rules (F, S, P, T) and the tokens stage (K), tokenizer
-cl100k_base; and, to show where time goes, validation alone. Ratios are to the two baselines.
+cl100k_base; and, to show where time goes, validation alone; each in one process (--jobs 1) and with a
+worker per core (the default). Its time starts after `import ftdata` (a fixed cost per run, printed apart)
+and includes loading the tokenizer. Ratios are to the two baselines.
 """
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -106,11 +109,13 @@ print(time.perf_counter() - start, total)
 
 FTDATA = r'''
 import sys, time
-import ftdata
-path, rules = sys.argv[1], sys.argv[2].split(",")
 start = time.perf_counter()
-report = ftdata.check([path], ftdata.Config(select=rules, tokenizer="cl100k_base"))
-elapsed = time.perf_counter() - start
+import ftdata
+imported = time.perf_counter()
+print("import", imported - start, file=sys.stderr)
+path, rules, jobs = sys.argv[1], sys.argv[2].split(","), int(sys.argv[3])
+report = ftdata.check([path], ftdata.Config(select=rules, tokenizer="cl100k_base"), jobs=jobs)
+elapsed = time.perf_counter() - imported
 assert report.records > 0
 print(elapsed, report.stats.get("tokens", {}).get("total_tokens", 0))
 '''
@@ -119,7 +124,12 @@ print(elapsed, report.stats.get("tokens", {}).get("total_tokens", 0))
 def measure(script: str, *args: str) -> tuple[float, int]:
     out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True)
     seconds, tokens = out.stdout.split()
+    if out.stderr.startswith("import"):
+        measure.imports.append(float(out.stderr.split()[1]))
     return float(seconds), int(tokens)
+
+
+measure.imports = []
 
 
 def main() -> None:
@@ -133,19 +143,27 @@ def main() -> None:
         print(f"synthetic chat file: {args.records:,} records (shared system prompt), {size_mb:.1f} MB")
         cookbook, cookbook_tokens = measure(COOKBOOK, str(path))
         bare, _ = measure(BARE, str(path))
-        validation, _ = measure(FTDATA, str(path), "F,S,P,T")
-        full, ftdata_tokens = measure(FTDATA, str(path), "F,S,P,T,K")
+        cores = len(os.sched_getaffinity(0))
+        runs = {}
+        for jobs, how in ((1, "1 process"), (0, f"{cores} workers")):
+            runs[jobs, "val"], _ = measure(FTDATA, str(path), "F,S,P,T", str(jobs))
+            runs[jobs, "full"], ftdata_tokens = measure(FTDATA, str(path), "F,S,P,T,K", str(jobs))
         rows = [("cookbook-style script (json + checks + tiktoken per message)", cookbook),
-                ("bare: each distinct string tokenised once", bare),
-                ("ftdata check, validation only (F,S,P,T)", validation),
-                ("ftdata check, validation + tokens (F,S,P,T,K)", full)]
+                ("bare: each distinct string tokenised once", bare)]
+        for jobs, how in ((1, "1 process"), (0, f"{cores} workers")):
+            rows += [(f"ftdata check, validation only (F,S,P,T), {how}", runs[jobs, "val"]),
+                     (f"ftdata check, validation + tokens (F,S,P,T,K), {how}", runs[jobs, "full"])]
         for name, seconds in rows:
             print(f"  {name:<62} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s")
+        print(f"  (import ftdata, once per run: {min(measure.imports):.2f} s, not included above)")
         print(f"tokens counted: cookbook {cookbook_tokens:,}, ftdata {ftdata_tokens:,} "
               f"({'equal' if cookbook_tokens == ftdata_tokens else 'DIFFERENT'})")
-        print(f"ratio ftdata check (validation + tokens) / cookbook-style script: {full / cookbook:.2f}x")
-        print(f"ratio ftdata check (validation + tokens) / bare tokenising:       {full / bare:.2f}x")
-        print(f"ratio tokens stage alone (full - validation) / bare tokenising:  {(full - validation) / bare:.2f}x")
+        for jobs, how in ((0, f"{cores} workers"), (1, "1 process")):
+            full = runs[jobs, "full"]
+            print(f"ratio ftdata check (validation + tokens, {how}) / cookbook-style script: {full / cookbook:.2f}x")
+            print(f"ratio ftdata check (validation + tokens, {how}) / bare tokenising:       {full / bare:.2f}x")
+        print(f"ratio tokens stage alone (full - validation, 1 process) / bare tokenising:   "
+              f"{(runs[1, 'full'] - runs[1, 'val']) / bare:.2f}x")
 
 
 if __name__ == "__main__":

@@ -78,10 +78,10 @@ class TokenCounter:
         return tokens
 
     def example(self, example: Example, limit: int | None = None) -> RecordTokens:
-        if self.tokenizer.kind == "openai" and example.chosen is None and not example.tools:
-            fast = self._openai_chat(example.messages or [], limit)
-            if fast is not None:
-                return fast
+        messages = example.messages or []
+        if (self.tokenizer.kind == "openai" and example.chosen is None and not example.tools
+                and not any(m.name or m.tool_calls for m in messages)):
+            return self._openai_chat(messages, limit)
         result = RecordTokens()
         prompt = example.messages or []
         tools = self.text(orjson.dumps(example.tools).decode()) if example.tools else 0
@@ -91,18 +91,15 @@ class TokenCounter:
             self._sequence(messages, prompt_len, tools, limit, result, pair=example.is_preference, first=number == 0)
         return result
 
-    def _openai_chat(self, messages: list[Message], limit: int | None) -> RecordTokens | None:
-        """What `_sequence` gives a chat under OpenAI's accounting, in one loop with the cache inlined
-        (the per-record cost beside tokenising); None when a message has a name or tool calls."""
+    def _openai_chat(self, messages: list[Message], limit: int | None) -> RecordTokens:
+        """What `_sequence` gives a chat without names or tool calls under OpenAI's accounting, in one
+        loop with the cache inlined (the per-record cost beside tokenising)."""
         counts, hits = self._counts, 0
         by_role: dict[str, int] = {}
         cut_turns: list[str] = []
         end = trainable = content = prompt = 0
         answered = False
         for m in messages:
-            if m.name or m.tool_calls:
-                self.cache_hits += hits
-                return None
             role, text = m.role, m.content
             tokens = counts.get(hash(text)) if text else 0
             if tokens is None:
