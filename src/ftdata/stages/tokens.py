@@ -5,7 +5,7 @@ per-record lengths as 4-byte integers and decides the K findings.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..records import Example, Ref
 from ..tokens import cost, reference, stats
-from ..tokens.counting import TokenCounter
+from ..tokens.counting import RecordTokens, TokenCounter
 from ..tokens.models import model_for, tokenizer_spec
 from ..tokens.tokenizers import load_tokenizer
 from .base import Context, Problem, Stage
@@ -65,15 +65,21 @@ class TokensStage(Stage):
     def check(self, example: Example) -> Iterable[Problem]:
         if example.messages is None or example.has_error():  # rejected records are neither trained nor billed
             self.skipped += 1
-            return
+            return ()
         counts = self.counter.example(example, self.limit)
         split = self.splits[example.split]
         split.totals.add(counts.total)
         split.prompts.add(counts.prompt)
         split.messages.add(counts.messages)
         split.trainable += counts.trainable
+        by_role = self.by_role
         for role, tokens in counts.by_role.items():
-            self.by_role[role] += tokens
+            by_role[role] += tokens
+        if counts.template_error or counts.cut_turns or (self.limit is not None and counts.longest > self.limit):
+            return list(self._problems(counts))
+        return ()  # most records: no generator to build
+
+    def _problems(self, counts: RecordTokens) -> Iterator[Problem]:
         if counts.template_error:
             yield Problem("K004", f"{counts.template_error}; counted without the template's tokens")
         if self.limit is not None and counts.longest > self.limit:
