@@ -274,7 +274,7 @@ class GeneralPathCounter(TokenCounter):
         return result
 
 
-turn = st.tuples(st.sampled_from(["system", "user", "assistant", "tool", "developer"]),
+turn = st.tuples(st.sampled_from(["system", "user", "assistant", "tool", "developer", ""]),
                  st.sampled_from(["", "Hi", "Reset it now.", "a b c d e f g h", "naïve café 🙂"]),
                  st.sampled_from([None, 0, 1, False]))
 

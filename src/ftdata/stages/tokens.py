@@ -63,7 +63,7 @@ class TokensStage(Stage):
         self.skipped = 0
 
     def check(self, example: Example) -> Iterable[Problem]:
-        if example.messages is None or example.has_error():  # rejected records are neither trained nor billed
+        if example.messages is None or (example.findings and example.has_error()):  # rejected: neither trained nor billed
             self.skipped += 1
             return ()
         counts = self.counter.example(example, self.limit)

@@ -47,6 +47,7 @@ class TokenCounter:
         self.cache_entries = cache_entries
         self._counts: dict[int, int] = {}
         self._layouts: dict[tuple[str, ...], list[int] | str] = {}
+        self._role_overhead: dict[str, int] = {}  # a few roles: kept apart from the bounded cache
         self.strings_tokenised = 0
         self.cache_hits = 0
 
@@ -97,7 +98,7 @@ class TokenCounter:
     def _openai_chat(self, messages: list[Message], limit: int | None) -> RecordTokens:
         """What `_sequence` gives a chat without names or tool calls under OpenAI's accounting, in one
         loop with the cache inlined (the per-record cost beside tokenising)."""
-        counts, hits = self._counts, 0
+        counts, per_role, hits = self._counts, self._role_overhead, 0
         by_role: dict[str, int] = {}
         cut_turns: list[str] = []
         end = trainable = content = prompt = 0
@@ -109,22 +110,22 @@ class TokenCounter:
                 tokens, counts = self.text(text), self._counts  # text() may have started a fresh cache
             elif text:
                 hits += 1
-            role_tokens = counts.get(hash(role)) if role else 0
-            if role_tokens is None:
-                role_tokens, counts = self.text(role), self._counts
+            overhead = per_role.get(role)  # the role's tokens and the 3 around every message
+            if overhead is None:
+                overhead = per_role[role] = OPENAI_TOKENS_PER_MESSAGE + self.text(role)
             elif role:
                 hits += 1
             content += tokens
             by_role[role] = by_role.get(role, 0) + tokens
             if role == "assistant":
                 prompt, answered = end, True  # the prompt ends before the last assistant turn
-                end += OPENAI_TOKENS_PER_MESSAGE + role_tokens + tokens
+                end += overhead + tokens
                 if m.weight not in (0, False):
                     trainable += tokens
                     if limit is not None and end > limit:
                         cut_turns.append(m.path)
             else:
-                end += OPENAI_TOKENS_PER_MESSAGE + role_tokens + tokens
+                end += overhead + tokens
         self.cache_hits += hits
         if not answered:
             prompt = end
