@@ -95,3 +95,13 @@ def test_token_block_only_with_the_tokens_stage_and_colour_only_on_a_terminal(tr
     assert "tokens" not in report.stats and "Tokens" not in text_of(report)
     report = ftdata.check([str(train)], config_from_table({}))
     assert "\x1b[" not in text_of(report) and "\x1b[1mTokens" in text_of(report, color=True)
+
+
+def test_uncached_hub_tokenizer_offline_is_one_line_exit_two(train, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    result = run("check", str(train), "--tokenizer", "hf:some-org/not-cached-model")
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("ftdata: error: hf:some-org/not-cached-model")
+    assert "offline alternatives" in result.output and "Traceback" not in result.output

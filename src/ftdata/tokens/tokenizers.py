@@ -198,7 +198,8 @@ def _load(spec: str) -> Tokenizer:
 
 
 def _load_hf(target: str, name: str | None = None) -> Tokenizer:
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "PyTorch was not found" on import
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # no "PyTorch was not found" on import
     import transformers
 
     transformers.logging.set_verbosity_error()
