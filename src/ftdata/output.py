@@ -121,7 +121,7 @@ def _render_tokens(stats: dict[str, Any], console, cheapest: int = 3) -> None:
                   f"{stats['trainable_tokens']:,} trainable", highlight=False)
     if per_record["count"]:
         console.print(f"  per record: p50 {_number(per_record['p50'])}, p95 {_number(per_record['p95'])}, "
-                      f"max {_number(per_record['max'])} ({per_record['count']:,} records)", highlight=False)
+                      f"max {_number(per_record['max'])} ({per_record['count']:,} record{'s' if per_record['count'] != 1 else ''})", highlight=False)
     cost = stats.get("cost") or {}
     options = cost.get("options") or []
     if cost.get("examples") and options:
