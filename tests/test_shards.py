@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,18 +52,22 @@ def _run(tmp_path: Path, inputs: list[str], jobs: int, name: str, **config) -> t
     return report, cleaned, rejected.read_bytes()
 
 
-def test_workers_report_what_a_serial_run_reports(tmp_path):
+@pytest.mark.parametrize("select, expected", [
+    (["F", "S", "P", "T"], {"F001", "F002", "F005", "S002"}),
+    (["F", "S", "P", "T", "D", "C0"], {"D001", "D002", "D004"}),
+])
+def test_workers_report_what_a_serial_run_reports(tmp_path, select, expected):
     train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
     _defective_file(train)
     val.write_bytes((SAMPLES / "chat_clean.jsonl").read_bytes() * 3)
     inputs = [str(train), str(val)]
-    serial, serial_clean, serial_rejected = _run(tmp_path, inputs, 1, "serial", target="openai", select=["F", "S", "P", "T"])
-    sharded, sharded_clean, sharded_rejected = _run(tmp_path, inputs, 2, "sharded", target="openai", select=["F", "S", "P", "T"])
+    serial, serial_clean, serial_rejected = _run(tmp_path, inputs, 1, "serial", target="openai", select=select)
+    sharded, sharded_clean, sharded_rejected = _run(tmp_path, inputs, 2, "sharded", target="openai", select=select)
     assert serial["stats"].pop("run") == {"workers": 1, "shards": 2}
     run = sharded["stats"].pop("run")
     assert run["workers"] == 2 and run["shards"] > 10
     assert sharded == serial
-    assert serial["summary"]["errors"] > 10 and {"F001", "F002", "F005", "S002"} <= {f["code"] for f in serial["findings"]}
+    assert serial["summary"]["errors"] > 10 and expected <= {f["code"] for f in serial["findings"]}
     assert (sharded_clean, sharded_rejected) == (serial_clean, serial_rejected)
 
 
@@ -94,3 +99,30 @@ def test_jobs_flag_and_setting(tmp_path):
     (tmp_path / "ftdata.toml").write_text("jobs = -1\n")
     result = CliRunner().invoke(main, ["check", str(data), "--config", str(tmp_path / "ftdata.toml")])
     assert result.exit_code == 2 and "jobs must be a whole number of at least 0" in result.output
+
+
+def test_auto_settings_are_settled_from_the_run_head(tmp_path):
+    """Workers that check later shards would choose shingles from their own first texts; the run settles
+    "auto" from its first records (short texts here: character shingles) before any shard is checked."""
+    from ftdata.config import Policy
+    from ftdata.shards import active_stages, settle
+    from ftdata.stages.base import Context
+    from ftdata.targets import load_target
+
+    def chat(i: int, answer: str) -> bytes:
+        return json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
+                                        {"role": "assistant", "content": answer}]}).encode()
+
+    data = tmp_path / "train.jsonl"
+    data.write_bytes(b"\n".join([b"not json"] + [chat(i, f"ok {i}") for i in range(4096)]
+                                + [chat(i, " ".join(["word"] * 80)) for i in range(9000)]) + b"\n")
+
+    def settled(**options) -> dict:
+        config = ftdata.Config(select=["D"], stage_options={"duplicates": options})
+        ctx = Context(config, load_target("generic"), Policy(config), [InputFile(str(data))])
+        return settle(ctx, active_stages(ctx)).config.stage_options["duplicates"]
+
+    assert settled() == {"shingle": "char5"}
+    assert settled(shingle="word3") == {"shingle": "word3"}
+    data.write_bytes(b"\n".join(chat(i, " ".join(["word"] * 80)) for i in range(100)) + b"\n")
+    assert settled() == {"shingle": "word2"}

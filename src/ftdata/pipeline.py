@@ -21,7 +21,7 @@ from .errors import UsageError
 from .outputs import output_path, refuse_inputs, route
 from .records import Finding
 from .report import Report
-from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, start_worker
+from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, settle, start_worker
 from .stages.base import Context, InputFile, Stage
 from .stages.read import check_readable
 from .targets import load_target
@@ -73,9 +73,12 @@ def check(
     refuse_inputs([*clean_paths.values(), *([rejected_path] if rejected_path else [])], [i.path for i in inputs])
 
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
-    stages = [cls(ctx) for cls in active_stages(ctx)]  # the reader first; these finish the run
+    classes = active_stages(ctx)  # the reader first
     workers = _workers(config.jobs if jobs is None else jobs)
-    parallel = workers > 1 and all(type(stage).shardable() for stage in stages)
+    parallel = workers > 1 and all(cls.shardable() for cls in classes)
+    if parallel:
+        ctx = settle(ctx, classes)
+    stages = [cls(ctx) for cls in classes]  # these finish the run
     shards = plan(inputs, config.shard_bytes, workers) if parallel else plan(inputs, shard_bytes=1 << 62)
     findings: list[Finding] = []
     spools: list[tuple[str, Path]] = []

@@ -7,8 +7,10 @@ once, at memory speed) and an index range of its own: shard k's records are numb
 so indices stay unique and grow in input order without knowing how many records came before.
 """
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
+from itertools import islice, takewhile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,12 @@ from .outputs import Spool
 from .records import Finding
 from .stages import STAGES
 from .stages.base import Context, InputFile, Shard, Stage
+from .stages.parse import ParseStage
 from .stages.read import BOM, CHUNK, ReadStage, lines_only
+from .stages.schema import SchemaStage
 
 SHARD_BYTES = 16 << 20
+HEAD_RECORDS = 4096  # the first records of a run, from which stages settle "auto" options
 _SMALLEST_SHARD = 1 << 20
 _SHARDS_PER_WORKER = 4
 _INDEX_BITS = 40
@@ -80,6 +85,22 @@ class ShardResult:
 
 def active_stages(ctx: Context) -> list[type[Stage]]:
     return [ReadStage, *(cls for cls in STAGES if cls.active(ctx))]
+
+
+def settle(ctx: Context, stages: list[type[Stage]]) -> Context:
+    """The run's context with the options that stages decide from its first records (`Stage.settle`)
+    fixed, so that every worker decides alike. The head is read again by the shards; it stops before
+    standard input, which can be read only once."""
+    deciding = [cls for cls in stages if cls.settle.__func__ is not Stage.settle.__func__]
+    if not deciding:
+        return ctx
+    readable = list(takewhile(lambda source: source.path != "-", ctx.inputs))
+    records = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(readable)))
+    head = list(islice((e for e in records if e.messages is not None), HEAD_RECORDS))
+    options = {name: dict(table) for name, table in ctx.config.stage_options.items()}
+    for cls in deciding:
+        options.setdefault(cls.name, {}).update(cls.settle(ctx, head))
+    return dataclasses.replace(ctx, config=ctx.config.replace(stage_options=options))
 
 
 def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,

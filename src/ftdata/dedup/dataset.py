@@ -20,6 +20,7 @@ from .index import NearDuplicateIndex
 from .text import hash64
 
 SPLITS = ("train", "val", "test")
+BATCH = 4096  # texts hashed together; "auto" shingling is chosen from the first batch
 EXACT, NEAR = "exact", "near"
 
 
@@ -42,7 +43,7 @@ class Resolution:
 
 
 class DuplicateFinder:
-    def __init__(self, *, near: bool = True, batch: int = 4096, **index_options):
+    def __init__(self, *, near: bool = True, batch: int = BATCH, **index_options):
         self.index = NearDuplicateIndex(**index_options) if near else None
         self.batch = batch
         self._pending: list[str] = []
@@ -74,6 +75,33 @@ class DuplicateFinder:
         if self._pending:
             self.index.add(self._pending)
             self._pending = []
+
+    def for_merge(self) -> "DuplicateFinder":
+        """Itself, ready to hand to `merge` in another process: texts hashed, unless the index's shingling is
+        still undecided ("auto" and fewer than a batch of texts): then the merging process hashes those few
+        texts itself, so that "auto" decides from the run's first batch exactly as one process would."""
+        if self.index is not None and self.index.shingling != "auto":
+            self._flush()
+        return self
+
+    def merge(self, other: "DuplicateFinder") -> None:
+        """Append another finder's records (those of the next shard) after this one's; positions continue."""
+        if (self.index is None) != (other.index is None):
+            raise ValueError("cannot merge a finder of near-duplicates with one of exact duplicates only")
+        for mine, theirs in ((self.hashes, other.hashes), (self.prompts, other.prompts),
+                             (self.splits, other.splits), (self.scores, other.scores)):
+            mine.extend(theirs)
+        if self.index is None:
+            return
+        if other.index.size:  # hashed in its shard: what this finder still holds goes first, in order
+            if self.index.shingling == "auto":
+                self.index.shingling = other.index.shingling
+            self._flush()
+            self.index.merge(other.index)
+        self._pending += other._pending
+        while len(self._pending) >= self.batch:  # the same batches as one finder fed record by record
+            self.index.add(self._pending[: self.batch])
+            self._pending = self._pending[self.batch:]
 
     def resolve(self) -> Resolution:
         hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)

@@ -51,6 +51,9 @@ class NearDuplicateIndex:
         self._sets: list[ShingleSets] = []
         self._sigs: list[np.ndarray] = []
         self.size = 0
+        # shinglings that merged shards chose ("auto") other than this index's: texts hashed with one are
+        # never near-duplicates of texts hashed with another (see merge)
+        self.foreign: set[Shingling] = set()
 
     def add(self, texts: Sequence[str]) -> None:
         """Index a batch; its texts get the next ids (0, 1, 2... over all batches)."""
@@ -65,6 +68,33 @@ class NearDuplicateIndex:
         elif self.verify == "signature":
             self._sigs.append(sigs)
         self.size += len(texts)
+
+    def merge(self, other: "NearDuplicateIndex", keep: np.ndarray | None = None) -> None:
+        """Append the texts of another index (a later shard's) after this one's; `keep`: a bool per text of it.
+
+        Cheap: its band keys, shingle sets and signatures are taken as they are, nothing is re-hashed.
+        Both must share threshold, permutations, verification and seed. With `shingle="auto"` each shard
+        chose from its own first batch; a later one that chose otherwise is kept and noted in `foreign`.
+        """
+        settings = ("threshold", "num_perm", "verify", "seed")
+        if any(getattr(self, a) != getattr(other, a) for a in settings):
+            raise ValueError("cannot merge near-duplicate indexes built with different settings")
+        if self.shingling == "auto":
+            self.shingling = other.shingling
+        elif other.size and other.shingling != self.shingling:
+            self.foreign.add(other.shingling)
+        self.foreign |= other.foreign - {self.shingling}
+        parts = (other._keys, other._has_shingles, other._sets, other._sigs)
+        if keep is not None:
+            cuts = np.cumsum([len(k) for k in other._keys])[:-1]
+            masks = np.split(np.asarray(keep, dtype=bool), cuts)
+            parts = tuple([part.select(m) if isinstance(part, ShingleSets) else part[m]
+                           for part, m in zip(batches, masks)] for batches in parts)
+        self._keys += parts[0]
+        self._has_shingles += parts[1]
+        self._sets += parts[2]
+        self._sigs += parts[3]
+        self.size += sum(len(k) for k in parts[0])
 
     def nbytes(self) -> int:
         arrays = [*self._keys, *self._has_shingles, *self._sigs]

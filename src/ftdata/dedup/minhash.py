@@ -12,12 +12,17 @@ benchmarks/bench_dedup.py), which is what lets 10 million records fit in memory.
 """
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
-from datasketch.lsh import _optimal_param
 
 from .shingles import ShingleSets, mix64
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
+
+# datasketch is imported where it is used: importing it loads scipy (~0.7 s), which a run without the
+# near-duplicate stages (a validation-only pre-commit hook, `ftdata rules`) should not pay for.
 
 SCHEME = "affine32"  # datasketch 2.x scheme; 1.x signatures differ (store it with any cached signature)
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -26,6 +31,8 @@ _EMPTY = np.uint32(0xFFFFFFFF)
 @cache
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's own affine permutations (a odd, b) for this size and seed."""
+    from datasketch import MinHash
+
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
     return a.astype(np.uint32), b.astype(np.uint32)
 
@@ -58,13 +65,17 @@ def signatures(sets: ShingleSets, num_perm: int = 128, seed: int = 1) -> np.ndar
     return out
 
 
-def lean(signature: np.ndarray, seed: int = 1) -> LeanMinHash:
+def lean(signature: np.ndarray, seed: int = 1) -> "LeanMinHash":
     """The signature as a datasketch LeanMinHash (for MinHashLSH, serialisation, jaccard())."""
+    from datasketch import LeanMinHash
+
     return LeanMinHash(seed=seed, hashvalues=signature, scheme=SCHEME)
 
 
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """datasketch's (bands, rows) minimising false positives + false negatives around threshold."""
+    from datasketch.lsh import _optimal_param
+
     return _optimal_param(threshold, num_perm, 0.5, 0.5)
 
 

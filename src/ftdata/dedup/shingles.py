@@ -64,6 +64,14 @@ class ShingleSets:
     def of(self, i: int) -> np.ndarray:
         return self.hashes[self.offsets[i]:self.offsets[i + 1]]
 
+    def select(self, keep: np.ndarray) -> "ShingleSets":
+        """The sets of the texts where `keep` (a bool per text) is true, in order."""
+        sizes = self.sizes()[keep]
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        starts = np.repeat(self.offsets[:-1][keep] - offsets[:-1], sizes)
+        return ShingleSets(self.hashes[starts + np.arange(offsets[-1])], offsets)
+
 
 def mix64(x: np.ndarray) -> np.ndarray:
     """The splitmix64 finaliser: every input bit affects every output bit."""

@@ -1,6 +1,7 @@
 """Contradictions: one prompt, conflicting answers; one answer, both preferred and rejected.
 
-State per record: its prompt hash, answer hash, Ref and a short snippet of its answer (to quote the
+State per record: its prompt hash, answer hash, place (file, line, index: a Ref only when reported, which
+keeps the state quick to pickle between shard processes) and a short snippet of its answer (to quote the
 differing answers). Groups are formed in `conflicts()` from exact normalised prompts, optionally
 merged with near-duplicate prompt groups computed elsewhere (MinHash, in ftdata.dedup).
 """
@@ -14,6 +15,7 @@ from ..records import Ref
 # Answers this short read as labels (classification-like); conflicts between labels are the clear case.
 LABEL_MAX_CHARS = 40
 LABEL_MAX_WORDS = 4
+Place = tuple[str, int | None, int | None]  # a Ref's fields
 
 
 def is_label(text: str) -> bool:
@@ -37,21 +39,31 @@ class PreferenceConflict:
 
 class AnswerGroups:
     def __init__(self) -> None:
-        self._by_prompt: dict[int, list[tuple[Ref, int, str, bool]]] = defaultdict(list)
-        self._chosen: dict[tuple[int, int], Ref] = {}
-        self._rejected: dict[tuple[int, int], Ref] = {}
+        self._by_prompt: dict[int, list[tuple[Place, int, str, bool]]] = defaultdict(list)
+        self._chosen: dict[tuple[int, int], Place] = {}
+        self._rejected: dict[tuple[int, int], Place] = {}
         self._snippets: dict[tuple[int, int], str] = {}
         self._chosen_snippets: dict[tuple[int, int], str] = {}
 
     def add(self, prompt: int, ref: Ref, answer: int, snippet: str, label: bool) -> None:
-        self._by_prompt[prompt].append((ref, answer, snippet, label))
+        self._by_prompt[prompt].append(((ref.file, ref.line, ref.index), answer, snippet, label))
 
     def add_pair(self, prompt: int, ref: Ref, chosen: tuple[int, str], rejected: tuple[int, str]) -> None:
         """A preference pair: (hash, snippet) of its chosen and of its rejected answer."""
-        self._chosen.setdefault((prompt, chosen[0]), ref)
+        place = ref.file, ref.line, ref.index
+        self._chosen.setdefault((prompt, chosen[0]), place)
         self._chosen_snippets.setdefault((prompt, chosen[0]), chosen[1])
-        self._rejected.setdefault((prompt, rejected[0]), ref)
+        self._rejected.setdefault((prompt, rejected[0]), place)
         self._snippets.setdefault((prompt, rejected[0]), rejected[1])
+
+    def merge(self, other: "AnswerGroups") -> None:
+        """Add the records of another instance, which come after this one's (a later shard's)."""
+        for prompt, members in other._by_prompt.items():
+            self._by_prompt[prompt] += members
+        for mine, theirs in ((self._chosen, other._chosen), (self._rejected, other._rejected),
+                             (self._snippets, other._snippets), (self._chosen_snippets, other._chosen_snippets)):
+            for key, value in theirs.items():
+                mine.setdefault(key, value)  # the first record judging an answer wins, as in one pass
 
     def prompts(self) -> Iterable[int]:
         return self._by_prompt.keys()
@@ -69,13 +81,13 @@ class AnswerGroups:
                 covered.update(group)
         groups += [[p] for p, members in self._by_prompt.items() if len(members) > 1 and p not in covered]
         for group in groups:
-            members = sorted((m for p in group for m in self._by_prompt[p]), key=lambda m: (m[0].index or 0, m[0].line or 0))
+            members = sorted((m for p in group for m in self._by_prompt[p]), key=lambda m: (m[0][2] or 0, m[0][1] or 0))
             counts: dict[int, list] = {}
             for _, answer, snippet, _ in members:
                 counts.setdefault(answer, [snippet, 0])[1] += 1
             if len(counts) > 1:
                 answers = tuple(sorted(((s, n) for s, n in counts.values()), key=lambda a: -a[1]))
-                yield Conflict(tuple(m[0] for m in members), answers, all(m[3] for m in members), len(group) > 1)
+                yield Conflict(tuple(Ref(*m[0]) for m in members), answers, all(m[3] for m in members), len(group) > 1)
 
     def preference_conflicts(self) -> Iterator[PreferenceConflict]:
         """One conflict per pair of records, on the later one: it contradicts a judgement already made."""
@@ -85,10 +97,10 @@ class AnswerGroups:
             if choosing is None or choosing == rejecting or frozenset((choosing, rejecting)) in reported:
                 continue
             reported.add(frozenset((choosing, rejecting)))
-            if (rejecting.index or 0) >= (choosing.index or 0):
-                yield PreferenceConflict(rejecting, choosing, f"rejects {self._snippets[key]!r}, which")
+            if (rejecting[2] or 0) >= (choosing[2] or 0):
+                yield PreferenceConflict(Ref(*rejecting), Ref(*choosing), f"rejects {self._snippets[key]!r}, which")
             else:
-                yield PreferenceConflict(choosing, rejecting, f"prefers {self._chosen_snippets[key]!r}, which")
+                yield PreferenceConflict(Ref(*choosing), Ref(*rejecting), f"prefers {self._chosen_snippets[key]!r}, which")
 
     def stats(self) -> dict[str, int]:
         return {"prompts": len(self._by_prompt), "repeated_prompts": sum(1 for m in self._by_prompt.values() if len(m) > 1)}

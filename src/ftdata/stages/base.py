@@ -131,6 +131,13 @@ class Stage:
         raise NotImplementedError(f"the {self.name} stage cannot merge shards")
 
     @classmethod
+    def settle(cls, ctx: Context, head: list[Example]) -> dict[str, Any]:
+        """Option values this stage decides from the run's first records (those that parsed into a
+        conversation), fixed before shards are cut so that every worker decides alike (e.g. an
+        "auto" setting). They override the stage's option table for the run."""
+        return {}
+
+    @classmethod
     def shardable(cls) -> bool:
         """Whether shards of a run can be merged: the stage keeps no state, or it implements `merge`."""
         stateless = cls.finish is Stage.finish and cls.stats is Stage.stats

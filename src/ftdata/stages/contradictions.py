@@ -1,7 +1,13 @@
-"""Contradictions: the same (or a near-duplicate) prompt answered differently, or preferred and rejected."""
+"""Contradictions: the same (or a near-duplicate) prompt answered differently, or preferred and rejected.
+
+Shards: a worker's `check` hashes the prompts it indexes (the first label record of each prompt in its
+shard); `merge` appends those hashes, dropping prompts an earlier shard already indexed.
+"""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..dedup import BATCH
 from ..dedup.index import NearDuplicateIndex
@@ -62,12 +68,33 @@ class ContradictionsStage(Stage):
             self.index.add(self.batch)
             self.batch = []
 
-    def _near_groups(self) -> list[list[int]]:
-        if self.index is None:
-            return []
+    def _flush(self) -> None:
         if self.batch:
             self.index.add(self.batch)
             self.batch = []
+
+    def shard_state(self) -> tuple:
+        if self.index is not None:
+            self._flush()
+        return self.groups, self.index, self.indexed
+
+    def merge(self, state: tuple) -> None:
+        groups, index, indexed = state
+        self.groups.merge(groups)
+        if self.index is None:
+            return
+        self._flush()
+        keep = np.fromiter((p not in self.seen for p in indexed), dtype=bool, count=len(indexed))
+        self.index.merge(index, keep)
+        for prompt in indexed:
+            if prompt not in self.seen:
+                self.seen.add(prompt)
+                self.indexed.append(prompt)
+
+    def _near_groups(self) -> list[list[int]]:
+        if self.index is None:
+            return []
+        self._flush()
         return [[self.indexed[i] for i in cluster] for cluster in self.index.clusters()] if self.index.size else []
 
     def finish(self) -> Iterator[tuple[Ref | None, Problem]]:

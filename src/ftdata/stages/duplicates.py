@@ -1,7 +1,8 @@
 """Exact and near-duplicate records, repeated prompts, and leakage of training records into val/test.
 
 Dataset-level: `check` only remembers each record compactly (see ftdata.dedup.dataset); `finish`
-clusters them and names, for every record that goes, the record kept in its place.
+clusters them and names, for every record that goes, the record kept in its place. Shards: a worker's
+`check` hashes and signs its records; `merge` appends that state in input order, hashing nothing again.
 """
 
 import math
@@ -10,14 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..dedup import DEFAULT_THRESHOLD
-from ..dedup.dataset import EXACT, SPLITS, DuplicateFinder
-from ..dedup.index import VERIFY
+from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
+from ..dedup.index import VERIFY, choose_shingling
 from ..dedup.shingles import Shingling
 from ..dedup.text import normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..records import Example, Ref
-from .base import Problem, Stage
+from .base import Context, Problem, Stage, build_options
 
 
 @dataclass
@@ -55,18 +58,45 @@ class DuplicatesStage(Stage):
         self._file_ids: dict[str, int] = {}
         self.file_of, self.lines, self.indices = array("H"), array("L"), array("q")
 
+    @classmethod
+    def settle(cls, ctx: Context, head: list[Example]) -> dict[str, Any]:
+        """"auto" shingling is chosen from the run's first batch of texts, which only the first shard sees."""
+        options = build_options(cls.Options, ctx.config.stage_options.get(cls.name, {}), cls.name)
+        if options.shingle != "auto":
+            return {}
+        texts = [normalise(record_text(e), casefold=options.casefold) for e in head[:BATCH]]
+        return {"shingle": str(choose_shingling(texts))}
+
     def check(self, example: Example) -> Iterator[Problem]:
         if example.messages is None:  # unparsed: other stages report it
             return ()
         text = normalise(record_text(example), casefold=self.options.casefold)
         prompt = normalise(prompt_text(example), casefold=self.options.casefold)
         self.finder.add(text, prompt, example.split, self._score(example, text))
-        self.file_of.append(self._file_ids.setdefault(example.file, len(self._file_ids)))
-        if len(self._file_ids) > len(self.files):
-            self.files.append(example.file)
+        self.file_of.append(self._file_id(example.file))
         self.lines.append(example.line)
         self.indices.append(example.index)
         return ()
+
+    def _file_id(self, file: str) -> int:
+        file_id = self._file_ids.setdefault(file, len(self._file_ids))
+        if file_id == len(self.files):
+            self.files.append(file)
+        return file_id
+
+    def shard_state(self) -> tuple:
+        return self.files, self.file_of, self.lines, self.indices, self.finder.for_merge()
+
+    def merge(self, state: tuple) -> None:
+        files, file_of, lines, indices, finder = state
+        ids = [self._file_id(f) for f in files]
+        if ids == list(range(len(ids))):
+            self.file_of.extend(file_of)
+        else:
+            self.file_of.frombytes(np.array(ids, dtype=np.uint16)[np.frombuffer(file_of, dtype=np.uint16)].tobytes())
+        self.lines.extend(lines)
+        self.indices.extend(indices)
+        self.finder.merge(finder)
 
     def _score(self, example: Example, text: str) -> float:
         keep = self.options.keep
@@ -101,6 +131,13 @@ class DuplicatesStage(Stage):
             yield self.ref(position), Problem("D003", "same prompt as an earlier record, with a different answer",
                                               related=(self.ref(first),))
 
+    def _shingling(self) -> str | None:
+        index = self.finder.index
+        if index is None:
+            return None
+        # shards that chose differently under "auto": their records were only compared among themselves
+        return "+".join([str(index.shingling), *sorted(map(str, index.foreign))])
+
     def stats(self) -> dict[str, Any]:
         resolution = getattr(self, "resolution", None)
         if resolution is None:
@@ -121,7 +158,7 @@ class DuplicatesStage(Stage):
                 for c, kind in zip(listed, resolution.kinds)
             ],
             "settings": {
-                "threshold": self.options.threshold, "shingle": str(index.shingling) if index else None,
+                "threshold": self.options.threshold, "shingle": self._shingling(),
                 "num_perm": self.options.num_perm, "verify": self.options.verify,
                 "lsh_bands": index.bands if index else None, "lsh_rows": index.rows if index else None,
             },
