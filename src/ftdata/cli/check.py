@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..config import load_config
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..output import FORMATS, render_github, render_json, render_sarif, render_text
 from ..outputs import atomic_writer
 from ..pipeline import as_inputs, check
@@ -44,6 +44,8 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--format", "input_format", help="Read every record as this format instead of detecting it.")
 @click.option("--model", help="The model to be fine-tuned (chooses tokenizer, limits and prices).")
 @click.option("--tokenizer", help="Tokenizer: a tiktoken encoding, hf:<model or path>, or mistral:<name>.")
+@click.option("--reference", type=click.Path(dir_okay=False),
+              help="Production traffic (JSONL, or token counts) to compare training lengths with (rule K003).")
 @click.option("--select", multiple=True, help="Rules to run: codes, prefixes or names, comma-separated (default: all).")
 @click.option("--extend-select", multiple=True, help="Rules to run in addition to the selection.")
 @click.option("--ignore", multiple=True, help="Rules not to run, comma-separated.")
@@ -57,11 +59,16 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file (default: nearest ftdata.toml or pyproject.toml).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core; 1: no workers).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
-def check_command(paths, train, val, test, target, input_format, model, tokenizer, select, extend_select, ignore,
-                  stage_options, strict, output_format, report_path, clean, rejected, config_path, jobs, no_progress):
+def check_command(paths, train, val, test, target, input_format, model, tokenizer, reference, select, extend_select,
+                  ignore, stage_options, strict, output_format, report_path, clean, rejected, config_path, jobs,
+                  no_progress):
     """Check fine-tuning datasets (JSONL, .json arrays, Parquet, '-' for stdin)."""
     config = load_config(Path(config_path) if config_path else None)
     extra = _stage_options(stage_options)
+    if reference:
+        if not Path(reference).is_file():  # before the run, whether or not the tokens stage is selected
+            raise InputError(f"{reference}: reference file not found (--reference)")
+        extra.setdefault("tokens", {})["reference"] = reference
     config = config.replace(
         target=target, format=input_format, model=model, tokenizer=tokenizer, strict=strict,
         jobs=jobs, select=_list(select), extend_select=_list(extend_select), ignore=_list(ignore),

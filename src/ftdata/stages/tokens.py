@@ -5,7 +5,7 @@ per-record lengths as 4-byte integers and decides the K findings.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..records import Example, Ref
 from ..tokens import cost, reference, stats
-from ..tokens.counting import TokenCounter
+from ..tokens.counting import RecordTokens, TokenCounter
 from ..tokens.models import model_for, tokenizer_spec
 from ..tokens.tokenizers import load_tokenizer
 from .base import Context, Problem, Stage
@@ -63,17 +63,23 @@ class TokensStage(Stage):
         self.skipped = 0
 
     def check(self, example: Example) -> Iterable[Problem]:
-        if example.messages is None or example.has_error():  # rejected records are neither trained nor billed
+        if example.messages is None or (example.findings and example.has_error()):  # rejected: neither trained nor billed
             self.skipped += 1
-            return
+            return ()
         counts = self.counter.example(example, self.limit)
         split = self.splits[example.split]
         split.totals.add(counts.total)
         split.prompts.add(counts.prompt)
         split.messages.add(counts.messages)
         split.trainable += counts.trainable
+        by_role = self.by_role
         for role, tokens in counts.by_role.items():
-            self.by_role[role] += tokens
+            by_role[role] += tokens
+        if counts.template_error or counts.cut_turns or (self.limit is not None and counts.longest > self.limit):
+            return list(self._problems(counts))
+        return ()  # most records: no generator to build
+
+    def _problems(self, counts: RecordTokens) -> Iterator[Problem]:
         if counts.template_error:
             yield Problem("K004", f"{counts.template_error}; counted without the template's tokens")
         if self.limit is not None and counts.longest > self.limit:
@@ -82,6 +88,29 @@ class TokensStage(Stage):
         for path in counts.cut_turns:
             yield Problem("K002", f"this assistant turn ends past the {self.limit}-token training limit"
                                   f"{self._of_model()} and is cut", field=path)
+
+    def shard_state(self) -> dict[str, Any]:
+        """Per-record lengths (4 bytes each) by split, role totals and counters; never the tokenizer."""
+        return {"splits": {name: (s.totals.to_bytes(), s.prompts.to_bytes(), s.messages.to_bytes(), s.trainable)
+                           for name, s in self.splits.items()},
+                "by_role": dict(self.by_role), "skipped": self.skipped,
+                "strings_tokenised": self.counter.strings_tokenised, "cache_hits": self.counter.cache_hits}
+
+    def merge(self, state: dict[str, Any]) -> None:
+        """Append the next shard's lengths after this stage's: percentiles, histogram and cost are exact."""
+        for name, (totals, prompts, messages, trainable) in state["splits"].items():
+            split = self.splits[name]
+            split.totals.extend_bytes(totals)
+            split.prompts.extend_bytes(prompts)
+            split.messages.extend_bytes(messages)
+            split.trainable += trainable
+        for role, tokens in state["by_role"].items():
+            self.by_role[role] += tokens
+        self.skipped += state["skipped"]
+        # each shard has its own cache: a string repeated across shards is tokenised once per shard
+        self.counter.strings_tokenised += state["strings_tokenised"]
+        self.counter.cache_hits += state["cache_hits"]
+        self._comparison = None
 
     def _of_model(self) -> str:
         return f" of {self.model.key}" if self.model and not self.options.limit else ""

