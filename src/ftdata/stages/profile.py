@@ -32,25 +32,28 @@ class ProfileStage(Stage):
                                   f"it accepts {', '.join(sorted(self.formats))} (see `ftdata convert`)")
         if not formats.get(example.format).conversational:
             return
-        answers = [example.chosen or [], example.rejected or []] if example.is_preference else []
-        everything = example.messages + [m for side in answers for m in side]
-        for m in everything:
-            yield from self._message(m, target)
-        yield from self._order(example.messages if example.is_preference else everything, example.is_preference)
-        if example.is_preference:
+        preference = example.is_preference
+        everything = example.messages + (example.chosen or []) + (example.rejected or []) if preference else example.messages
+        allowed = self.roles["allowed"]
+        weighted = images = False
+        for m in everything:  # the per-message rules inline: this loop runs for every message of every record
+            if m.role not in allowed:
+                shown = m.source_role if m.source_role is not None else m.role
+                yield Problem("P001", f"role {shown!r} is not accepted by target {target}; "
+                                      f"accepted: {', '.join(allowed)}", m.path)
+            content = m.content
+            if (not content or content.isspace()) and not m.tool_calls and not m.images:
+                found = "missing" if not m.has_content else ("empty" if not content else "only whitespace")
+                yield Problem("P002", f"{m.role or 'message'} content is {found}", m.content_path)
+            weighted = weighted or m.weight is not None
+            images = images or bool(m.images)
+        yield from self._order(example.messages, preference)
+        if preference:
             yield from self._pair(example)
-        else:
+        elif weighted:
             yield from self._weights(example.messages)
-        yield from self._images(everything)
-
-    def _message(self, m: Message, target: str) -> Iterator[Problem]:
-        if m.role not in self.roles["allowed"]:
-            shown = m.source_role if m.source_role is not None else m.role
-            yield Problem("P001", f"role {shown!r} is not accepted by target {target}; "
-                                  f"accepted: {', '.join(self.roles['allowed'])}", m.path)
-        if not m.content.strip() and not m.tool_calls and not m.images:
-            found = "missing" if not m.has_content else ("empty" if not m.content else "only whitespace")
-            yield Problem("P002", f"{m.role or 'message'} content is {found}", m.content_path)
+        if images:
+            yield from self._images(everything)
 
     def _order(self, messages: list[Message], preference: bool) -> Iterator[Problem]:
         roles = [m.role for m in messages]
@@ -76,8 +79,6 @@ class ProfileStage(Stage):
 
     def _weights(self, messages: list[Message]) -> Iterator[Problem]:
         weighted = [m for m in messages if m.weight is not None]
-        if not weighted:
-            return
         if not self.weight["allowed"]:
             yield Problem("P008", f"target {self.ctx.target.name} does not support per-message weight", weighted[0].path + ".weight")
             return

@@ -72,8 +72,7 @@ class ReadStage(Stage):
         else:
             units = self._units(shard)
         for count, (line, raw, data, problem) in enumerate(units, 1):
-            example = Example(index=shard.first_index + count - 1, file=path, line=line, raw=raw,
-                              split=source.split, data=data)
+            example = Example(shard.first_index + count - 1, path, line, raw, source.split, data)
             if problem:
                 self.add(example, problem)
             yield example
