@@ -46,6 +46,12 @@ def test_truncation_signals():
     assert lowq.truncated("Steps:\n1. Preheat the oven.\n2. Mix the flour and")
     assert lowq.truncated("Shopping list:\n1. Eggs\n2. Milk\n3.")
     assert lowq.truncated("The capital of France is Paris") is None
+    assert lowq.truncated("Product\tCanon\tNikon\nSensor\t15MP\t24MP\nISO\t100-6400\t100-25600\nAutofocus\t9pts")
+    assert lowq.truncated("class MyDog:\n    def __init__(self):\n        self.breed = ''\n    def")
+    assert lowq.truncated("def count(s, c):\n    n = 0\n    for x in s:\n        if x") 
+    assert lowq.truncated("def add(a, b):\n    return a + b") is None
+    assert lowq.truncated("Tom Ford is a designer. He led Gucci. He has won several awards, including the Council") 
+    assert lowq.truncated("Pale moonlight falls / On a midnight lake serene / Cascading stars reflect") is None
     assert lowq.truncated("SELECT name FROM users WHERE age > 30 AND city = 'Paris' AND active = TRUE AND the") is None
 
 

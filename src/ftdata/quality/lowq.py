@@ -23,10 +23,15 @@ _INPUT_PLACEHOLDER = re.compile(
     r"""^["'`(<]*\s*(?:<?\s*no[\s_-]*input\s*>?|n/?a|none|null|\.{2,}|…|<\s*(?:empty|blank)\s*>)\s*["'`)>.]*$""", re.I
 )
 
-_BOILERPLATE = re.compile(
-    r"\bas an? (?:ai|artificial intelligence)(?: language)? model\b|\bas a large language model\b"
-    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language model| assistant)?\b"
-    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b|\bas an ai\b,? I\b"
+_MODEL_BOILERPLATE = re.compile(
+    r"\bas an? (?:ai|artificial intelligence) language model\b|\bas a large language model\b"
+    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence) language model\b"
+    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b",
+    re.I,
+)
+_REFUSAL = re.compile(
+    r"\bas an? (?:ai|artificial intelligence) model\b"
+    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: assistant)?\b|\bas an ai\b,? I\b"
     r"|\bI (?:do not|don't) have personal (?:opinions|feelings|emotions|experiences|beliefs|preferences)\b"
     r"|\bI (?:cannot|can't|can ?not|am unable to|won't|will not) (?:fulfill|comply with|help with|assist with) (?:this|that|your) request\b"
     r"|\bI(?:'m| am) (?:sorry|afraid),? (?:but )?I (?:cannot|can't|am unable to|am not able to)\b",
@@ -46,7 +51,8 @@ _ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversatio
 
 _FUNCTION_WORDS = frozenset(
     "the a an and or but of to in on at for with by from as is are was were be that which who whose this these "
-    "their its our your his her my into than then so if when while because such".split()
+    "their its our your his her my into than then so if when while because such other each every very onto upon via "
+    "between among whether although though unless including".split()
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
 _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
@@ -115,8 +121,10 @@ def placeholder_input(user: str) -> str | None:
     return None
 
 
-def boilerplate(answer: str) -> str | None:
-    match = _BOILERPLATE.search(answer)
+def boilerplate(answer: str, has_tools: bool = False) -> str | None:
+    """Language-model boilerplate, and canned refusals except where the record declares tools: there,
+    declining what the tools cannot do ("I'm sorry, as an AI I can't order a pizza") is taught on purpose."""
+    match = _MODEL_BOILERPLATE.search(answer) or (None if has_tools else _REFUSAL.search(answer))
     return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
 
 
@@ -127,35 +135,78 @@ def template_leak(prompt: str, answer: str) -> str | None:
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
 
-def truncated(answer: str, max_words_unfinished: int = 6) -> str | None:
-    """Cut-off outputs: an odd number of code fences, JSON that stops open, or prose that stops mid-sentence."""
+def truncated(answer: str) -> str | None:
+    """Cut-off outputs: an odd number of code fences, JSON that stops open, a table's last row short of
+    cells, a code block stopping on an unfinished statement, or prose that stops mid-sentence."""
     text = answer.rstrip()
     if text.count("```") % 2 == 1:
         return "output has an unclosed code fence (```)"
     if text[:1] in "{[" and _open_brackets(text) > 0:
         return "output starts as JSON but its brackets are never closed"
-    last_line = text.rsplit("\n", 1)[-1].strip()
-    if _EMPTY_ITEM.match(last_line) and _LIST_ITEM.match(text.rsplit("\n", 2)[-2] if text.count("\n") else ""):
+    lines = text.split("\n")
+    last_line = lines[-1].strip()
+    if _EMPTY_ITEM.match(last_line) and len(lines) > 1 and _LIST_ITEM.match(lines[-2]):
         return f"output ends with an empty list item {last_line!r}"
+    short_row = _short_table_row(lines)
+    if short_row:
+        return short_row
+    if _CODE.search(text):
+        if _UNFINISHED_STATEMENT.match(last_line) and _BLOCK_OPENER.search(text):
+            return f"output stops inside a statement: …{last_line[-40:]!r}"
+        return None
     words = last_line.split()
     if len(text) < 30 or len(words) < 2:
         return None
     last = words[-1]
-    # A comma or a function word ends no sentence and no list item; a bare word ends no sentence of prose.
-    ends_open = (last[-1] in ",;(-–—" or last in _FUNCTION_WORDS) and not _CODE.search(text)
-    ends_bare = (last.isalpha() and last.islower() and len(words) >= max_words_unfinished
-                 and not (_LIST_ITEM.match(last_line) and len(words) < 6) and _looks_like_prose(text))
+    # A comma or a function word ends no sentence and no list item. In prose that ends its sentences with
+    # punctuation, a line that stops on a lowercase word, or a last sentence of one or two words, is cut off
+    # (a list item only when the items above it all end in punctuation: lists often go without).
+    ends_open = last[-1] in ",;(-–—=&" or last in _FUNCTION_WORDS
+    ends_bare = (len(words) >= 3 and _ends_like_its_siblings(lines) and (_LOWER_WORD.match(last) or _STUB_SENTENCE.search(text)
+                                      or _WORD.match(last) and len(words) >= 6 and _SENTENCES.search(text)
+                                      and not _ATTRIBUTION.search(last_line)) and _looks_like_prose(lines, text))
     if ends_open or ends_bare:
         return f"output stops mid-sentence: …{last_line[-40:]!r}"
     return None
 
 
-def _looks_like_prose(text: str) -> bool:
+_LOWER_WORD = re.compile(r"[^\W\d_A-Z]+(?:['’-][^\W\d_]+)*$")  # 'round', "it's", 'low-level'; not 'Paris', '#AI', '42'
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*$")
+_SENTENCES = re.compile(r"[a-z][.!?]\s+[A-Z].*[a-z][.!?]\s+[A-Z]", re.S)  # at least three sentences
+_ATTRIBUTION = re.compile(r"\s[-–—―]\s")  # '"..." - William Blake'
+_STUB_SENTENCE = re.compile(r"[a-z][.!?]\s+[A-Z][^\W\d_]*(?: [^\W\d_]+)?$")  # '... their best. The'
+_UNFINISHED_STATEMENT = re.compile(r"\s*(?:if|elif|for|while|def|class|with)\b(?!.*:\s*$)")
+_BLOCK_OPENER = re.compile(r"^\s*(?:def|class|if|for|while|with)\b.*:\s*$", re.M)
+
+
+def _ends_like_its_siblings(lines: list[str]) -> bool:
+    """False for a last list item whose list does not end its items with sentence punctuation."""
+    if not _LIST_ITEM.match(lines[-1]):
+        return True
+    items = [line.rstrip() for line in lines[:-1] if _LIST_ITEM.match(line)]
+    return bool(items) and all(item[-1:] in ".!?" for item in items)
+
+
+def _short_table_row(lines: list[str]) -> str | None:
+    """The last row of a table (pipes or tabs) with fewer cells than every row above it."""
+    rows = [line.strip() for line in lines[-4:]]
+    if len(rows) < 3:
+        return None
+    *above, last = rows
+    if all(r.startswith("|") and r.endswith("|") for r in above) and last.startswith("|") and not last.endswith("|"):
+        return f"output stops inside a table row: …{last[-40:]!r}"
+    tabs = {r.count("\t") for r in above}
+    if len(tabs) == 1 and min(tabs) >= 1 and last.count("\t") < min(tabs):
+        return f"output's last table row is missing cells: …{last[-40:]!r}"
+    return None
+
+
+def _looks_like_prose(lines: list[str], text: str) -> bool:
     """Mostly sentences ending in punctuation, so a bare ending stands out (poems, lists and code do not)."""
-    if _CODE.search(text):
+    lines = [line.strip() for line in lines if line.strip()]
+    if text.count("/ ") >= 2:  # verse written on one line: 'Pale moonlight falls / On a lake'
         return False
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    if len(lines) > 1 and sum(1 for line in lines if line[-1] in ".!?:") < len(lines) / 2:
+    if len(lines) > 1 and sum(1 for line in lines[:-1] if line[-1] in ".!?:") < (len(lines) - 1) / 2:
         return False
     return bool(re.search(r"[.!?][\"')\]]?\s+[A-Z0-9\"']", text)) or len(lines) == 1 and len(text.split()) >= 12
 

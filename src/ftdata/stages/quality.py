@@ -54,7 +54,7 @@ class QualityStage(Stage):
             yield from once("Q001", lowq.placeholder_output(text), field)
             if not text.strip():
                 continue
-            yield from once("Q003", lowq.boilerplate(text), field)
+            yield from once("Q003", lowq.boilerplate(text, bool(example.tools)), field)
             yield from once("Q004", lowq.truncated(text), field)
             yield from once("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
                                                     o.repeat_min_loops), field)
