@@ -55,6 +55,18 @@ def test_truncation_signals():
     assert lowq.truncated("SELECT name FROM users WHERE age > 30 AND city = 'Paris' AND active = TRUE AND the") is None
 
 
+@pytest.mark.parametrize("text", ["AS AN AI LANGUAGE MODEL, I cannot.", "Per my training data cut-off, no.",
+                                  "I'm sorry, but I cannot do that.", "I am AFRAID I am unable to help.",
+                                  "As an AI, I have no body.", "I do not have personal opinions on that."])
+def test_boilerplate_in_any_case(text):
+    assert lowq.boilerplate(text)
+
+
+def test_tool_records_keep_refusals_but_not_model_boilerplate():
+    assert lowq.boilerplate("I'm sorry, but as an AI, I can't order pizza.", has_tools=True) is None
+    assert lowq.boilerplate("As an AI language model I can't order pizza.", has_tools=True)
+
+
 def test_repetition_ignores_code_and_tables_but_not_loops():
     assert lowq.repetitive("I am happy. " * 30)
     table = "| a | b |\n|---|---|\n" + "| | |\n" * 30

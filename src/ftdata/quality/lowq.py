@@ -38,12 +38,16 @@ _REFUSAL = re.compile(
     re.I,
 )
 
+_MODEL_KEYS = ("language model", "cutoff", "cut-off")
+_REFUSAL_KEYS = (" ai", "artificial", "personal", "request", "sorry", "afraid")
+
 # Prompt-format markers that belong to a training template, not to an answer.
 _SPECIAL_TOKEN = re.compile(
     r"<\|(?:im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|user|assistant|system)\|>|\[/?INST\]|<</?SYS>>"
     r"|^\s*#{2,}\s*(?:instruction|input|response)\s*:?\s*$",
     re.I | re.M,
 )
+_SPECIAL_KEYS = ("<|", "inst]", "<<", "##")  # each marker above contains one
 _SECTION_MARKER = re.compile(r"^\s*(?:instruction|input)\s*:\s*\S|^\s*(?:human|gpt)\s*:\s*\S", re.I | re.M)
 # Prompts that ask for instructions, inputs or dialogues legitimately get such headings back.
 _ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversations?|dialogues?|dialogs?|chat\w*|scripts?|"
@@ -59,6 +63,15 @@ _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
 _CODE = re.compile(r"[;{}(\[]\s*$|^\s*[\w.]+\s*=\s*[\w.\[({'\"]"
                    r"|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const|public|private|func|fn|#include)\b",
                    re.M | re.I)
+
+_last_code: list = [None, False]  # (text, verdict): truncation and repetition both ask about the output in flight
+
+
+def looks_like_code(text: str) -> bool:
+    if _last_code[0] is not text:
+        _last_code[:] = text, _CODE.search(text) is not None
+    return _last_code[1]
+
 
 _MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u017d\u017e]|â€[\u0080-\u00bf\u2018-\u203a\u0153\u2122]|Â[\u00a0-\u00bf]|ï»¿")
 _BAD_CHARS = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -124,14 +137,20 @@ def placeholder_input(user: str) -> str | None:
 def boilerplate(answer: str, has_tools: bool = False) -> str | None:
     """Language-model boilerplate, and canned refusals except where the record declares tools: there,
     declining what the tools cannot do ("I'm sorry, as an AI I can't order a pizza") is taught on purpose."""
-    match = _MODEL_BOILERPLATE.search(answer) or (None if has_tools else _REFUSAL.search(answer))
+    lower = answer.lower()  # every phrase contains one of these words: a substring test skips most outputs
+    match = _MODEL_BOILERPLATE.search(answer) if any(k in lower for k in _MODEL_KEYS) else None
+    if match is None and not has_tools and any(k in lower for k in _REFUSAL_KEYS):
+        match = _REFUSAL.search(answer)
     return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
 
 
 def template_leak(prompt: str, answer: str) -> str | None:
-    match = _SPECIAL_TOKEN.search(answer)
-    if match is None and not _ASKS_FOR_MARKERS.search(prompt):
+    lower = answer.lower()
+    match = _SPECIAL_TOKEN.search(answer) if any(k in lower for k in _SPECIAL_KEYS) else None
+    if match is None and ":" in answer:
         match = _SECTION_MARKER.search(answer)
+        if match and _ASKS_FOR_MARKERS.search(prompt):
+            match = None
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
 
@@ -150,7 +169,7 @@ def truncated(answer: str) -> str | None:
     short_row = _short_table_row(lines)
     if short_row:
         return short_row
-    if _CODE.search(text):
+    if looks_like_code(text):
         if _UNFINISHED_STATEMENT.match(last_line) and _BLOCK_OPENER.search(text):
             return f"output stops inside a statement: …{last_line[-40:]!r}"
         return None
@@ -234,11 +253,14 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     compresses far better than language does. Tokens without two letters or digits (table borders, single
     notes, bare numbers) are ignored."""
     words = [w for w in _TOKEN.findall(answer.casefold()) if len(w) >= 2]
-    is_code = bool(_CODE.search(answer))  # code repeats lines on purpose
-    loop = None if is_code else _tandem_repeat(words, min_loops)
+    is_code = looks_like_code(answer)  # code repeats lines on purpose
+    # Each word that repeats an earlier one is at most one repeated n-gram or loop position: too few
+    # repeats rule both out without counting n-grams.
+    repeats = len(words) - len(set(words))
+    loop = None if is_code or repeats < 2 * (min_loops - 1) else _tandem_repeat(words, min_loops)
     if loop:
         return f"output says {loop!r} {min_loops} or more times in a row"
-    if len(words) >= min_words and not is_code:
+    if len(words) >= min_words and not is_code and repeats > max_dup_share * (len(words) - 4):
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
         share = repeated / max(1, len(words) - 4)

@@ -37,8 +37,9 @@ def answer_message(example: Example) -> Message | None:
 
 def normalise(text: str) -> str:
     """Case, width, spacing and edge punctuation folded: 'Hello,  World!' == 'hello, world'."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _PUNCT_EDGE.sub("", _SPACE.sub(" ", text).strip())
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    return _PUNCT_EDGE.sub("", " ".join(text.casefold().split()))
 
 
 def digest(text: str) -> int:

@@ -1,0 +1,77 @@
+"""What the content-quality stages cost `ftdata check` on real Alpaca, and a code change's effect, same run.
+
+    python benchmarks/bench_quality_speed.py [--before OLD_SRC] [--repeat 3]
+
+Times `ftdata.check` on ../shared/data/stanford_alpaca__alpaca_data.json (52,002 records) in fresh
+processes: once with the quality, consistency and guidance stages' rules ignored (the baseline) and once
+with every rule at default settings; the ratio is what those stages add. With --before (the `src` folder
+of an older checkout, e.g. from `git archive REV src rules | tar -x -C /tmp/old`), the same two runs of that
+code are interleaved with these, so before and after are measured on the same machine at the same time.
+Best of --repeat runs each (2-core machines are noisy).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench_quality import DATA
+
+ALPACA = DATA / "stanford_alpaca__alpaca_data.json"
+SRC = Path(__file__).resolve().parents[1] / "src"
+# Contradictions (C001-C004) belong to another stage; only the three stages measured here are switched off.
+OURS = "Q,C101,C102,C103,G"
+RUN = r'''
+import sys, time
+import ftdata
+from ftdata.config import config_from_table
+table = {"ignore": sys.argv[2].split(",")} if sys.argv[2] else {}
+start = time.perf_counter()
+ftdata.check([sys.argv[1]], config_from_table(table))
+print(time.perf_counter() - start)
+'''
+
+
+def timed(src: Path, ignore: str) -> float:
+    out = subprocess.run([sys.executable, "-c", RUN, str(ALPACA), ignore], env={**os.environ, "PYTHONPATH": str(src)},
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"check with PYTHONPATH={src} failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout.strip())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, help="the src folder of the code to compare with")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", help="also write the results to this file")
+    args = parser.parse_args()
+    if not ALPACA.exists():
+        print(f"{ALPACA} is missing", file=sys.stderr)
+        return 2
+    trees = {"after": SRC, **({"before": args.before.resolve()} if args.before else {})}
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(args.repeat):
+        for name, src in trees.items():
+            for label, ignore in (("baseline", OURS), ("all rules", "")):
+                seconds = timed(src, ignore)
+                best[(name, label)] = min(seconds, best.get((name, label), float("inf")))
+    lines = [f"ftdata check on {ALPACA.name} (52,002 records), best of {args.repeat}, interleaved in one run:"]
+    for name in trees:
+        base, full = best[(name, "baseline")], best[(name, "all rules")]
+        lines.append(f"  {name:6s}: without quality/consistency/guidance {base:6.2f} s; with them {full:6.2f} s "
+                     f"(x{full / base:.2f}; they add {full - base:5.2f} s)")
+    if args.before:
+        added = {n: best[(n, "all rules")] - best[(n, "baseline")] for n in trees}
+        lines.append(f"  the stages' added time, after / before: {added['after'] / added['before']:.2f}")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
