@@ -2,19 +2,22 @@
 
     python benchmarks/bench_quality_speed.py [--before OLD_SRC] [--repeat 3]
 
-Times `ftdata.check` on ../shared/data/stanford_alpaca__alpaca_data.json (52,002 records) in fresh
-processes: once with the quality, consistency and guidance stages' rules ignored (the baseline) and once
-with every rule at default settings; the ratio is what those stages add. With --before (the `src` folder
+Times `ftdata.check` in fresh processes on ../shared/data/stanford_alpaca__alpaca_data.json (52,002
+records) and on the same records as chat messages under one system prompt (so that the consistency stage
+profiles every output: Alpaca itself has no task to group by): once with the quality, consistency and
+guidance stages' rules ignored (the baseline) and once with every rule at default settings; the ratio is
+what those stages add. With --before (the `src` folder
 of an older checkout, e.g. from `git archive REV src rules | tar -x -C /tmp/old`), the same two runs of that
 code are interleaved with these, so before and after are measured on the same machine at the same time.
 Best of --repeat runs each (2-core machines are noisy).
 """
 
 import argparse
+import json
 import os
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 from bench_quality import DATA
@@ -34,8 +37,17 @@ print(time.perf_counter() - start)
 '''
 
 
-def timed(src: Path, ignore: str) -> float:
-    out = subprocess.run([sys.executable, "-c", RUN, str(ALPACA), ignore], env={**os.environ, "PYTHONPATH": str(src)},
+def alpaca_as_chat(path: Path) -> None:
+    with path.open("w") as f:
+        for r in json.loads(ALPACA.read_text()):
+            user = f"{r['instruction']}\n\n{r['input']}" if r["input"] else r["instruction"]
+            f.write(json.dumps({"messages": [{"role": "system", "content": "You are a helpful assistant."},
+                                             {"role": "user", "content": user},
+                                             {"role": "assistant", "content": r["output"]}]}) + "\n")
+
+
+def timed(src: Path, data: Path, ignore: str) -> float:
+    out = subprocess.run([sys.executable, "-c", RUN, str(data), ignore], env={**os.environ, "PYTHONPATH": str(src)},
                          capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"check with PYTHONPATH={src} failed:\n{out.stderr[-2000:]}")
@@ -52,20 +64,26 @@ def main() -> int:
         print(f"{ALPACA} is missing", file=sys.stderr)
         return 2
     trees = {"after": SRC, **({"before": args.before.resolve()} if args.before else {})}
-    best: dict[tuple[str, str], float] = {}
-    for _ in range(args.repeat):
-        for name, src in trees.items():
-            for label, ignore in (("baseline", OURS), ("all rules", "")):
-                seconds = timed(src, ignore)
-                best[(name, label)] = min(seconds, best.get((name, label), float("inf")))
-    lines = [f"ftdata check on {ALPACA.name} (52,002 records), best of {args.repeat}, interleaved in one run:"]
-    for name in trees:
-        base, full = best[(name, "baseline")], best[(name, "all rules")]
-        lines.append(f"  {name:6s}: without quality/consistency/guidance {base:6.2f} s; with them {full:6.2f} s "
-                     f"(x{full / base:.2f}; they add {full - base:5.2f} s)")
-    if args.before:
-        added = {n: best[(n, "all rules")] - best[(n, "baseline")] for n in trees}
-        lines.append(f"  the stages' added time, after / before: {added['after'] / added['before']:.2f}")
+    lines = [f"ftdata check, best of {args.repeat} runs each, before and after interleaved in one run:"]
+    with tempfile.TemporaryDirectory() as tmp:
+        chat = Path(tmp) / "alpaca_chat.jsonl"
+        alpaca_as_chat(chat)
+        for data, title in ((ALPACA, "Alpaca (52,002 records, no system prompt)"),
+                            (chat, "Alpaca as chat under one system prompt (52,002 records)")):
+            best: dict[tuple[str, str], float] = {}
+            for _ in range(args.repeat):
+                for name, src in trees.items():
+                    for label, ignore in (("baseline", OURS), ("all rules", "")):
+                        seconds = timed(src, data, ignore)
+                        best[(name, label)] = min(seconds, best.get((name, label), float("inf")))
+            lines.append(title)
+            for name in trees:
+                base, full = best[(name, "baseline")], best[(name, "all rules")]
+                lines.append(f"  {name:6s}: without quality/consistency/guidance {base:6.2f} s; with them {full:6.2f} s "
+                             f"(x{full / base:.2f}; they add {full - base:5.2f} s)")
+            if args.before:
+                added = {n: best[(n, "all rules")] - best[(n, "baseline")] for n in trees}
+                lines.append(f"  the stages' added time, after / before: {added['after'] / added['before']:.2f}")
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -162,17 +162,17 @@ def truncated(answer: str) -> str | None:
         return "output has an unclosed code fence (```)"
     if text[:1] in "{[" and _open_brackets(text) > 0:
         return "output starts as JSON but its brackets are never closed"
-    lines = text.split("\n")
-    last_line = lines[-1].strip()
-    if _EMPTY_ITEM.match(last_line) and len(lines) > 1 and _LIST_ITEM.match(lines[-2]):
+    tail = text.rsplit("\n", 4)[-4:]  # the last lines are all most signals need
+    last_line = tail[-1].strip()
+    if _EMPTY_ITEM.match(last_line) and len(tail) > 1 and _LIST_ITEM.match(tail[-2]):
         return f"output ends with an empty list item {last_line!r}"
-    short_row = _short_table_row(lines)
+    if text[-1:] in _CLOSING:  # most outputs: nothing below fires on a closed sentence
+        return None
+    short_row = _short_table_row(tail)
     if short_row:
         return short_row
-    if looks_like_code(text):
-        if _UNFINISHED_STATEMENT.match(last_line) and _BLOCK_OPENER.search(text):
-            return f"output stops inside a statement: …{last_line[-40:]!r}"
-        return None
+    if _UNFINISHED_STATEMENT.match(last_line) and looks_like_code(text) and _BLOCK_OPENER.search(text):
+        return f"output stops inside a statement: …{last_line[-40:]!r}"
     words = last_line.split()
     if len(text) < 30 or len(words) < 2:
         return None
@@ -181,14 +181,19 @@ def truncated(answer: str) -> str | None:
     # punctuation, a line that stops on a lowercase word, or a last sentence of one or two words, is cut off
     # (a list item only when the items above it all end in punctuation: lists often go without).
     ends_open = last[-1] in ",;(-–—=&" or last in _FUNCTION_WORDS
-    ends_bare = (len(words) >= 3 and _ends_like_its_siblings(lines) and (_LOWER_WORD.match(last) or _STUB_SENTENCE.search(text)
-                                      or _WORD.match(last) and len(words) >= 6 and _SENTENCES.search(text)
-                                      and not _ATTRIBUTION.search(last_line)) and _looks_like_prose(lines, text))
-    if ends_open or ends_bare:
-        return f"output stops mid-sentence: …{last_line[-40:]!r}"
-    return None
+    ends_bare = not ends_open and len(words) >= 3 and (
+        _LOWER_WORD.match(last) or _STUB_SENTENCE.search(text)
+        or _WORD.match(last) and len(words) >= 6 and _SENTENCES.search(text) and not _ATTRIBUTION.search(last_line))
+    if not (ends_open or ends_bare) or looks_like_code(text):
+        return None
+    if ends_bare:
+        lines = text.split("\n")
+        if not (_ends_like_its_siblings(lines) and _looks_like_prose(lines, text)):
+            return None
+    return f"output stops mid-sentence: …{last_line[-40:]!r}"
 
 
+_CLOSING = frozenset(".!?:\"'”’»")
 _LOWER_WORD = re.compile(r"[^\W\d_A-Z]+(?:['’-][^\W\d_]+)*$")  # 'round', "it's", 'low-level'; not 'Paris', '#AI', '42'
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*$")
 _SENTENCES = re.compile(r"[a-z][.!?]\s+[A-Z].*[a-z][.!?]\s+[A-Z]", re.S)  # at least three sentences
@@ -253,18 +258,17 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     compresses far better than language does. Tokens without two letters or digits (table borders, single
     notes, bare numbers) are ignored."""
     words = [w for w in _TOKEN.findall(answer.casefold()) if len(w) >= 2]
-    is_code = looks_like_code(answer)  # code repeats lines on purpose
     # Each word that repeats an earlier one is at most one repeated n-gram or loop position: too few
-    # repeats rule both out without counting n-grams.
+    # repeats rule both out without counting n-grams. Code repeats lines on purpose.
     repeats = len(words) - len(set(words))
-    loop = None if is_code or repeats < 2 * (min_loops - 1) else _tandem_repeat(words, min_loops)
-    if loop:
+    loop = _tandem_repeat(words, min_loops) if repeats >= 2 * (min_loops - 1) else None
+    if loop and not looks_like_code(answer):
         return f"output says {loop!r} {min_loops} or more times in a row"
-    if len(words) >= min_words and not is_code and repeats > max_dup_share * (len(words) - 4):
+    if len(words) >= min_words and repeats > max_dup_share * (len(words) - 4):
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
         share = repeated / max(1, len(words) - 4)
-        if share > max_dup_share:
+        if share > max_dup_share and not looks_like_code(answer):
             top = " ".join(grams.most_common(1)[0][0])
             return f"{share:.0%} of the output's word 5-grams repeat (most often: {top!r})"
     data = answer.encode("utf-8", "surrogatepass")
