@@ -249,7 +249,7 @@ def _open_brackets(text: str) -> int:
     return depth
 
 
-_TOKEN = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")  # words and numbers; a token needs two letters or digits
+_TOKEN = re.compile(r"[^\W_][\w'’.-]*[^\W_]")  # words and numbers of two or more characters
 
 
 def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12,
@@ -257,7 +257,7 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     """Degenerate loops: a phrase said `min_loops` times in a row, most word 5-grams repeated, or text that
     compresses far better than language does. Tokens without two letters or digits (table borders, single
     notes, bare numbers) are ignored."""
-    words = [w for w in _TOKEN.findall(answer.casefold()) if len(w) >= 2]
+    words = _TOKEN.findall(answer.casefold())
     # Each word that repeats an earlier one is at most one repeated n-gram or loop position: too few
     # repeats rule both out without counting n-grams. Code repeats lines on purpose.
     repeats = len(words) - len(set(words))
