@@ -91,3 +91,9 @@ def test_guidance_merged_shards_equal_one_run(tmp_path):
     assert merged.stats() == whole.stats()
     assert merged.stats()["records"] == {"train": 701, "val": 20}
     assert list(shards[1].finish()) != expected  # one shard alone sees less
+
+
+def test_quality_stages_can_run_sharded():
+    from ftdata.stages.quality import QualityStage
+
+    assert QualityStage.shardable() and ConsistencyStage.shardable() and GuidanceStage.shardable()

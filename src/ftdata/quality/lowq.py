@@ -91,6 +91,11 @@ _UNSEEN_MEDIA = re.compile(
     r"illustration|drawing|figure|clip)\s+(?:below|above|shown|provided|attached|given|here)\b",
     re.I,
 )
+# Substrings that every match of the patterns above contains (lowercase): cheap tests that skip most texts.
+_URL_KEYS = ("http", "www.")
+_IMAGE_KEYS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp")
+_MEDIA_KEYS = ("image", "picture", "photo", "video", "audio", "recording", "screenshot", "painting", "graph", "chart",
+               "diagram", "illustration", "drawing", "figure", "clip", "attachment")
 _UNSEEN_LINK_TASK = re.compile(r"\b(?:summari[sz]e|read|describe|analy[sz]e|review|watch|listen|visit|evaluate|appraise|"
                                r"rate|critique|categori[sz]e|classify|extract|key points|main points|what)\b", re.I)
 
@@ -298,7 +303,7 @@ def bad_characters(text: str) -> str | None:
     if match:
         name = "replacement character U+FFFD" if match.group() == "\ufffd" else f"control character U+{ord(match.group()):04X}"
         return f"text contains a {name}"
-    match = _MOJIBAKE.search(text)
+    match = None if text.isascii() else _MOJIBAKE.search(text)
     if match:
         return f"text contains mojibake (UTF-8 read as Windows-1252): {match.group()!r}"
     return None
@@ -323,8 +328,9 @@ def _fold(text: str) -> str:
 
 def unprompted_link(prompt: str, answer: str) -> str | None:
     """Links in the output that the prompt neither gave nor asked for: often invented."""
-    image = _IMAGE_LINK.search(answer)
-    urls = _URL.findall(answer)
+    lower = answer.lower()  # substring tests first: most outputs have neither a link nor an image name
+    image = _IMAGE_LINK.search(answer) if "![" in answer or any(k in lower for k in _IMAGE_KEYS) else None
+    urls = _URL.findall(answer) if any(k in lower for k in _URL_KEYS) else []
     if not urls and not image:
         return None
     if image and "![" in image.group():
@@ -344,10 +350,11 @@ def unseen_reference(user: str, has_images: bool) -> str | None:
     """A prompt that asks about a picture, recording or web page the model is never shown."""
     if has_images:
         return None
-    media = _UNSEEN_MEDIA.search(user)
+    lower = user.lower()
+    media = _UNSEEN_MEDIA.search(user) if any(k in lower for k in _MEDIA_KEYS) else None
     if media:
         return f"prompt refers to {media.group()!r}, but the record carries no such attachment"
-    urls = _URL.findall(user)
+    urls = _URL.findall(user) if any(k in lower for k in _URL_KEYS) else []
     if urls and _UNSEEN_LINK_TASK.search(user):
         rest = _URL.sub("", user)
         if len(rest.split()) < 40:  # the page's text is not pasted in: the model never saw it
