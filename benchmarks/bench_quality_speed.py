@@ -9,7 +9,8 @@ guidance stages' rules ignored (the baseline) and once with every rule at defaul
 what those stages add. With --before (the `src` folder
 of an older checkout, e.g. from `git archive REV src rules | tar -x -C /tmp/old`), the same two runs of that
 code are interleaved with these, so before and after are measured on the same machine at the same time.
-Best of --repeat runs each (2-core machines are noisy).
+Best of --repeat runs each (2-core machines are noisy); then each stage alone, timed in one process over
+the same records, which is steadier.
 """
 
 import argparse
@@ -35,6 +36,51 @@ start = time.perf_counter()
 ftdata.check([sys.argv[1]], config_from_table(table))
 print(time.perf_counter() - start)
 '''
+
+
+# Each stage alone over records already read and passed through the stages before it, best of 3 in-process:
+# steadier than whole runs on a noisy machine.
+STAGE_RUN = r'''
+import json, sys, time
+from ftdata.config import Policy, config_from_table
+from ftdata.stages import STAGES
+from ftdata.stages.base import Context, InputFile
+from ftdata.stages.consistency import ConsistencyStage
+from ftdata.stages.guidance import GuidanceStage
+from ftdata.stages.quality import QualityStage
+from ftdata.stages.read import ReadStage
+from ftdata.targets import load_target
+inputs = [InputFile(sys.argv[1], "train")]
+config = config_from_table({"ignore": ["K", "D", "C0"]})
+ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
+stream = ReadStage(ctx).records(inputs)
+for cls in STAGES[: STAGES.index(QualityStage)]:
+    if cls.active(ctx):
+        stream = cls(ctx).run(stream)
+examples = list(stream)
+times = {}
+for cls in (QualityStage, ConsistencyStage, GuidanceStage):
+    best = float("inf")
+    for _ in range(3):
+        for example in examples:
+            example.findings.clear()
+        stage = cls(ctx)
+        start = time.perf_counter()
+        for _ in stage.run(examples):
+            pass
+        list(stage.finish())
+        best = min(best, time.perf_counter() - start)
+    times[cls.name] = best
+print(json.dumps(times))
+'''
+
+
+def stage_times(src: Path, data: Path) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", STAGE_RUN, str(data)], env={**os.environ, "PYTHONPATH": str(src)},
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"stage timing with PYTHONPATH={src} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout)
 
 
 def alpaca_as_chat(path: Path) -> None:
@@ -84,6 +130,12 @@ def main() -> int:
             if args.before:
                 added = {n: best[(n, "all rules")] - best[(n, "baseline")] for n in trees}
                 lines.append(f"  the stages' added time, after / before: {added['after'] / added['before']:.2f}")
+            each = {name: stage_times(src, data) for name, src in trees.items()}
+            lines.append("  each stage alone over the same records (best of 3 in one process): " + "; ".join(
+                f"{name} " + ", ".join(f"{stage} {t:.2f} s" for stage, t in times.items()) + f" (total {sum(times.values()):.2f} s)"
+                for name, times in each.items()))
+            if args.before:
+                lines.append(f"  stages alone, after / before: {sum(each['after'].values()) / sum(each['before'].values()):.2f}")
     text = "\n".join(lines)
     print(text)
     if args.out:
