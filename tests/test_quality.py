@@ -52,6 +52,7 @@ def test_truncation_signals():
     assert lowq.truncated("def add(a, b):\n    return a + b") is None
     assert lowq.truncated("Tom Ford is a designer. He led Gucci. He has won several awards, including the Council") 
     assert lowq.truncated("Pale moonlight falls / On a midnight lake serene / Cascading stars reflect") is None
+    assert lowq.truncated("Planet Burning: How Rising Temperatures Are Threatening the World as We Know it") is None
     assert lowq.truncated("SELECT name FROM users WHERE age > 30 AND city = 'Paris' AND active = TRUE AND the") is None
 
 

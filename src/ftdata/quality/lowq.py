@@ -237,6 +237,8 @@ def _looks_like_prose(lines: list[str], text: str) -> bool:
         return False
     if len(lines) > 1 and sum(1 for line in lines[:-1] if line[-1] in ".!?:") < (len(lines) - 1) / 2:
         return False
+    if len(lines) == 1 and sum(w[:1].isupper() for w in text.split()) > len(text.split()) / 2:
+        return False  # a Title Case headline, not a sentence
     return bool(re.search(r"[.!?][\"')\]]?\s+[A-Z0-9\"']", text)) or len(lines) == 1 and len(text.split()) >= 12
 
 
