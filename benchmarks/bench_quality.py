@@ -17,10 +17,13 @@ issue. Run: PYTHONPATH=src python benchmarks/bench_quality.py [--out benchmarks/
 import argparse
 import json
 import random
+import re
 import sys
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
+
+import xxhash
 
 import ftdata
 from ftdata.config import config_from_table
@@ -32,6 +35,7 @@ ISSUE_PREFIXES = ("Q", "C", "G")
 PER_CLASS = 150
 ALPACA_SAMPLE = 6000
 SEED = 20260101
+REVIEW = Path(__file__).with_name("quality_review.json")  # verdicts of the hand review, by record fingerprint
 
 BOILERPLATE = [
     "As an AI language model, I don't have personal opinions, but here is an answer.",
@@ -57,6 +61,7 @@ LEAKS = ["\n\n### Instruction:\n{other}", "<|im_end|>", "\n\nInstruction: {other
 NAMES = ["maria.gonzalez", "j.smith84", "li.wei", "o.okafor", "anna.k", "peter.novak", "sara_m", "tom.h.baker"]
 MAIL = ["gmail.com", "outlook.com", "yahoo.co.uk", "proton.me", "uni-heidelberg.de", "acmecorp.io"]
 PLACEHOLDER_OUT = ["<nooutput>", "N/A", "...", "TODO", "<no output>", "<NoOutput>", "n/a", "TBD"]
+_SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]*]*$")
 PLACEHOLDER_IN = ["<noinput>", "No input.", "N/A", "<No Input>", "noinput", "No input", "<no input>", "None"]
 
 
@@ -80,10 +85,18 @@ def plant(kind: str, rec: dict, rng: random.Random, other: str) -> dict | None:
     elif kind == "Q004":
         if len(out) < 120:
             return None
-        cut = rng.randint(int(len(out) * 0.3), int(len(out) * 0.9))
-        if rng.random() < 0.5:  # at a word boundary rather than mid-word
-            cut = out.rfind(" ", 0, cut) if out.rfind(" ", 0, cut) > 0 else cut
-        r["output"] = out[:cut].rstrip()
+        for _ in range(10):  # a cut inside a sentence: one that ends a sentence or a line leaves no trace to find
+            cut = rng.randint(int(len(out) * 0.3), int(len(out) * 0.9))
+            if rng.random() < 0.5:  # at a word boundary rather than mid-word
+                cut = out.rfind(" ", 0, cut) if out.rfind(" ", 0, cut) > 0 else cut
+            kept = out[:cut].rstrip()
+            rest = out[len(kept):]
+            at_line_end = "\n" in rest[: len(rest) - len(rest.lstrip())]
+            if not _SENTENCE_END.search(kept) and not at_line_end:
+                r["output"] = kept
+                break
+        else:
+            return None
     elif kind == "Q005":
         words = out.split()
         if len(words) < 8:
@@ -267,6 +280,48 @@ def misses(labels: dict, findings: list, texts: dict, per_class: int = 60) -> li
     return out
 
 
+def fingerprint(line: str) -> str:
+    return xxhash.xxh3_64_hexdigest(line.encode())
+
+
+def review_lines(labels: dict, findings: list, texts: dict, sheet: str | None) -> list[str]:
+    """The clean records flagged at warning/error level, judged against the hand review in REVIEW.
+
+    A flagged record the review calls a real defect of the source data is not a false positive; one it
+    calls false, or one it has never seen, is. With `sheet`, every flagged clean record is written there
+    (fingerprint, rules, messages, record) for the next review."""
+    review = json.loads(REVIEW.read_text()) if REVIEW.exists() else {}
+    hits: dict[tuple[str, int], list] = defaultdict(list)
+    for f in findings:
+        if f.code.startswith(ISSUE_PREFIXES) and f.severity in ("warning", "error") and f.line is not None \
+                and labels.get((f.file, f.line)) == "":
+            hits[(f.file, f.line)].append(f)
+    verdicts: Counter = Counter()
+    by_rule: dict[str, Counter] = defaultdict(Counter)
+    entries = []
+    for key, found in sorted(hits.items()):
+        fp = fingerprint(texts[key])
+        verdict = review.get(fp, {}).get("verdict", "not reviewed")
+        verdicts[verdict] += 1
+        for code in {f.code for f in found}:
+            by_rule[code][verdict] += 1
+        entries.append({"fingerprint": fp, "file": Path(key[0]).name, "line": key[1], "rules": sorted({f.code for f in found}),
+                        "messages": [f.message for f in found], "record": texts[key],
+                        **({"verdict": verdict, "note": review[fp].get("note", "")} if fp in review else {})})
+    if sheet:
+        Path(sheet).write_text(json.dumps(entries, indent=1, ensure_ascii=False) + "\n")
+    clean = sum(1 for label in labels.values() if label == "")
+    false = verdicts["false"] + verdicts["not reviewed"]
+    return [
+        f"hand review ({REVIEW.name}, {len(review)} verdicts): of the {len(hits)} clean records flagged at warning/error "
+        f"level, {verdicts['defect']} are real defects of the source data, {verdicts['false']} false positives, "
+        f"{verdicts['not reviewed']} not reviewed (counted as false)",
+        f"clean records falsely flagged after review: {false:,} of {clean:,} ({false / clean:.2%})",
+        "per rule (defect / false / not reviewed): " + "; ".join(
+            f"{code} {c['defect']}/{c['false']}/{c['not reviewed']}" for code, c in sorted(by_rule.items())),
+    ]
+
+
 def score(labels: dict[tuple[str, int], str], findings: list) -> tuple[list[str], dict]:
     flagged: dict[str, set] = defaultdict(set)
     severity: dict[str, str] = {}
@@ -298,6 +353,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the table to this file")
     parser.add_argument("--misses", action="store_true", help="print samples of misses and false hits per class")
+    parser.add_argument("--review-sheet", help="write the flagged clean records here (JSON) for a hand review")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"{DATA} is missing: the benchmark needs the shared public datasets", file=sys.stderr)
@@ -308,8 +364,9 @@ def main() -> int:
         files = sorted({file for file, _ in labels})
         report = ftdata.check(files, config_from_table({}))
         lines, clean = score(labels, report.findings)
+        texts = {(f, n): line for f in files for n, line in enumerate(Path(f).read_text().splitlines(), 1)}
+        reviewed = review_lines(labels, report.findings, texts, args.review_sheet)
         if args.misses:
-            texts = {(f, n): line for f in files for n, line in enumerate(Path(f).read_text().splitlines(), 1)}
             print("\n".join(misses(labels, report.findings, texts)))
     planted = sum(1 for label in labels.values() if label)
     out = [
@@ -322,6 +379,7 @@ def main() -> int:
         "",
         f"clean records: {clean['clean']:,}; flagged by any warning/error rule of this issue: {clean['warned']:,} "
         f"({clean['warned'] / clean['clean']:.2%}); by any rule incl. info: {clean['any']:,} ({clean['any'] / clean['clean']:.2%})",
+        *reviewed,
     ]
     text = "\n".join(out)
     print(text)

@@ -46,7 +46,26 @@ def test_truncation_signals():
     assert lowq.truncated("Steps:\n1. Preheat the oven.\n2. Mix the flour and")
     assert lowq.truncated("Shopping list:\n1. Eggs\n2. Milk\n3.")
     assert lowq.truncated("The capital of France is Paris") is None
+    assert lowq.truncated("Product\tCanon\tNikon\nSensor\t15MP\t24MP\nISO\t100-6400\t100-25600\nAutofocus\t9pts")
+    assert lowq.truncated("class MyDog:\n    def __init__(self):\n        self.breed = ''\n    def")
+    assert lowq.truncated("def count(s, c):\n    n = 0\n    for x in s:\n        if x") 
+    assert lowq.truncated("def add(a, b):\n    return a + b") is None
+    assert lowq.truncated("Tom Ford is a designer. He led Gucci. He has won several awards, including the Council") 
+    assert lowq.truncated("Pale moonlight falls / On a midnight lake serene / Cascading stars reflect") is None
+    assert lowq.truncated("Planet Burning: How Rising Temperatures Are Threatening the World as We Know it") is None
     assert lowq.truncated("SELECT name FROM users WHERE age > 30 AND city = 'Paris' AND active = TRUE AND the") is None
+
+
+@pytest.mark.parametrize("text", ["AS AN AI LANGUAGE MODEL, I cannot.", "Per my training data cut-off, no.",
+                                  "I'm sorry, but I cannot do that.", "I am AFRAID I am unable to help.",
+                                  "As an AI, I have no body.", "I do not have personal opinions on that."])
+def test_boilerplate_in_any_case(text):
+    assert lowq.boilerplate(text)
+
+
+def test_tool_records_keep_refusals_but_not_model_boilerplate():
+    assert lowq.boilerplate("I'm sorry, but as an AI, I can't order pizza.", has_tools=True) is None
+    assert lowq.boilerplate("As an AI language model I can't order pizza.", has_tools=True)
 
 
 def test_repetition_ignores_code_and_tables_but_not_loops():

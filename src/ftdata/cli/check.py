@@ -11,6 +11,7 @@ from ..errors import InputError, UsageError
 from ..output import FORMATS, render_github, render_json, render_sarif, render_text
 from ..outputs import atomic_writer
 from ..pipeline import as_inputs, check
+from ..quality.consistency import schema_validator
 from ..stages.base import InputFile
 from . import main, package_version
 
@@ -51,6 +52,8 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--ignore", multiple=True, help="Rules not to run, comma-separated.")
 @click.option("-o", "--option", "stage_options", multiple=True, metavar="STAGE.OPTION=VALUE",
               help="Set a stage option, as in [tool.ftdata.STAGE] (e.g. read.max-record-bytes=1000000).")
+@click.option("--output-schema", type=click.Path(dir_okay=False),
+              help="A JSON Schema file every assistant output must satisfy (rule C102; consistency.output-schema).")
 @click.option("--strict", is_flag=True, default=None, help="Exit 1 on warnings too.")
 @click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the JSON report to this file.")
@@ -60,8 +63,8 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core; 1: no workers).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 def check_command(paths, train, val, test, target, input_format, model, tokenizer, reference, select, extend_select,
-                  ignore, stage_options, strict, output_format, report_path, clean, rejected, config_path, jobs,
-                  no_progress):
+                  ignore, stage_options, output_schema, strict, output_format, report_path, clean, rejected,
+                  config_path, jobs, no_progress):
     """Check fine-tuning datasets (JSONL, .json arrays, Parquet, '-' for stdin)."""
     config = load_config(Path(config_path) if config_path else None)
     extra = _stage_options(stage_options)
@@ -69,6 +72,9 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
         if not Path(reference).is_file():  # before the run, whether or not the tokens stage is selected
             raise InputError(f"{reference}: reference file not found (--reference)")
         extra.setdefault("tokens", {})["reference"] = reference
+    if output_schema:
+        schema_validator(output_schema)  # an unreadable or invalid schema stops the run before it starts
+        extra.setdefault("consistency", {})["output-schema"] = output_schema
     config = config.replace(
         target=target, format=input_format, model=model, tokenizer=tokenizer, strict=strict,
         jobs=jobs, select=_list(select), extend_select=_list(extend_select), ignore=_list(ignore),

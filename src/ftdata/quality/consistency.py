@@ -4,12 +4,15 @@ State per record is its Ref, an interned profile id and its output length; profi
 are shared, so memory grows by a few dozen bytes a record whatever the outputs' size.
 """
 
+import json
 import math
 import statistics
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ..errors import UsageError
 from ..records import Ref
 from .profile import DIMENSIONS, Profile, describe
 
@@ -56,6 +59,26 @@ class FormatGroups:
         if group is None:
             group = self._groups[task] = _Group(label)
         group.members.append((ref, pid, length))
+
+    def state(self) -> tuple[list[Profile], dict[object, _Group]]:
+        """What a shard hands over: its distinct profiles and its groups (members name profiles by index)."""
+        return self._by_id, self._groups
+
+    def merge(self, state: tuple[list[Profile], dict[object, _Group]]) -> None:
+        """Append the next shard's members, group by group, as if its records had been added here."""
+        by_id, groups = state
+        ids = []
+        for profile in by_id:
+            pid = self._profiles.get(profile)
+            if pid is None:
+                pid = self._profiles[profile] = len(self._by_id)
+                self._by_id.append(profile)
+            ids.append(pid)
+        for task, theirs in groups.items():
+            group = self._groups.get(task)
+            if group is None:
+                group = self._groups[task] = _Group(theirs.label)
+            group.members.extend((ref, ids[pid], length) for ref, pid, length in theirs.members)
 
     def drifts(self) -> Iterator[Drift]:
         for group in self._groups.values():
@@ -106,3 +129,25 @@ class FormatGroups:
 def drift_message(drift: Drift) -> str:
     return (f"{drift.share:.0%} of {drift.group_size} outputs for {drift.task} are "
             f"{describe(drift.dimension, drift.dominant)}; this one is {describe(drift.dimension, drift.found)}")
+
+
+def schema_validator(schema: str | dict):
+    """A jsonschema validator for a schema given as a file path or a parsed table; UsageError when unusable."""
+    import jsonschema
+
+    path = schema if isinstance(schema, str) else "(inline)"
+    try:
+        if isinstance(schema, str):
+            schema = json.loads(Path(schema).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UsageError(f"output-schema {path}: cannot read: {e.strerror}") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"output-schema {path}: not JSON: {e.msg} at line {e.lineno}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"output-schema {path}: not UTF-8 text") from None
+    try:
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as e:
+        raise UsageError(f"output-schema {path}: not a valid JSON Schema: {e.message}") from None
+    return cls(schema)

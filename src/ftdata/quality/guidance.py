@@ -52,6 +52,22 @@ class DatasetTally:
                 self.labels[normalise(answer)] += 1
                 self.label_overflow = len(self.labels) > _CAP
 
+    def merge(self, other: "DatasetTally") -> None:
+        """Fold in the tally of the records that came after these (the next shard), as `add` would have."""
+        self.splits.update(other.splits)
+        self.without_system += other.without_system
+        self.without_user += other.without_user
+        self.with_answer += other.with_answer
+        if not self.label_overflow:
+            self.labels.update(other.labels)
+            self.label_overflow = other.label_overflow or len(self.labels) > _CAP
+        for key, count in other.systems.items():  # beyond the cap, a shard's late newcomers may be missed
+            if key in self.systems or len(self.systems) < _CAP:
+                self.systems[key] += count
+                self.system_text.setdefault(key, other.system_text[key])
+        self.prompts.merge(other.prompts)
+        self.prompted += other.prompted
+
     @property
     def train(self) -> int:
         return self.splits["train"]

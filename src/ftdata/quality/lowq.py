@@ -23,15 +23,23 @@ _INPUT_PLACEHOLDER = re.compile(
     r"""^["'`(<]*\s*(?:<?\s*no[\s_-]*input\s*>?|n/?a|none|null|\.{2,}|…|<\s*(?:empty|blank)\s*>)\s*["'`)>.]*$""", re.I
 )
 
-_BOILERPLATE = re.compile(
-    r"\bas an? (?:ai|artificial intelligence)(?: language)? model\b|\bas a large language model\b"
-    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language model| assistant)?\b"
-    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b|\bas an ai\b,? I\b"
+_MODEL_BOILERPLATE = re.compile(
+    r"\bas an? (?:ai|artificial intelligence) language model\b|\bas a large language model\b"
+    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence) language model\b"
+    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b",
+    re.I,
+)
+_REFUSAL = re.compile(
+    r"\bas an? (?:ai|artificial intelligence) model\b"
+    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: assistant)?\b|\bas an ai\b,? I\b"
     r"|\bI (?:do not|don't) have personal (?:opinions|feelings|emotions|experiences|beliefs|preferences)\b"
     r"|\bI (?:cannot|can't|can ?not|am unable to|won't|will not) (?:fulfill|comply with|help with|assist with) (?:this|that|your) request\b"
     r"|\bI(?:'m| am) (?:sorry|afraid),? (?:but )?I (?:cannot|can't|am unable to|am not able to)\b",
     re.I,
 )
+
+_MODEL_KEYS = ("language model", "cutoff", "cut-off")
+_REFUSAL_KEYS = (" ai", "artificial", "personal", "request", "sorry", "afraid")
 
 # Prompt-format markers that belong to a training template, not to an answer.
 _SPECIAL_TOKEN = re.compile(
@@ -39,6 +47,7 @@ _SPECIAL_TOKEN = re.compile(
     r"|^\s*#{2,}\s*(?:instruction|input|response)\s*:?\s*$",
     re.I | re.M,
 )
+_SPECIAL_KEYS = ("<|", "inst]", "<<", "##")  # each marker above contains one
 _SECTION_MARKER = re.compile(r"^\s*(?:instruction|input)\s*:\s*\S|^\s*(?:human|gpt)\s*:\s*\S", re.I | re.M)
 # Prompts that ask for instructions, inputs or dialogues legitimately get such headings back.
 _ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversations?|dialogues?|dialogs?|chat\w*|scripts?|"
@@ -46,13 +55,23 @@ _ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversatio
 
 _FUNCTION_WORDS = frozenset(
     "the a an and or but of to in on at for with by from as is are was were be that which who whose this these "
-    "their its our your his her my into than then so if when while because such".split()
+    "their its our your his her my into than then so if when while because such other each every very onto upon via "
+    "between among whether although though unless including".split()
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
 _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
 _CODE = re.compile(r"[;{}(\[]\s*$|^\s*[\w.]+\s*=\s*[\w.\[({'\"]"
                    r"|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const|public|private|func|fn|#include)\b",
                    re.M | re.I)
+
+_last_code: list = [None, False]  # (text, verdict): truncation and repetition both ask about the output in flight
+
+
+def looks_like_code(text: str) -> bool:
+    if _last_code[0] is not text:
+        _last_code[:] = text, _CODE.search(text) is not None
+    return _last_code[1]
+
 
 _MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u017d\u017e]|â€[\u0080-\u00bf\u2018-\u203a\u0153\u2122]|Â[\u00a0-\u00bf]|ï»¿")
 _BAD_CHARS = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -72,6 +91,11 @@ _UNSEEN_MEDIA = re.compile(
     r"illustration|drawing|figure|clip)\s+(?:below|above|shown|provided|attached|given|here)\b",
     re.I,
 )
+# Substrings that every match of the patterns above contains (lowercase): cheap tests that skip most texts.
+_URL_KEYS = ("http", "www.")
+_IMAGE_KEYS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp")
+_MEDIA_KEYS = ("image", "picture", "photo", "video", "audio", "recording", "screenshot", "painting", "graph", "chart",
+               "diagram", "illustration", "drawing", "figure", "clip", "attachment")
 _UNSEEN_LINK_TASK = re.compile(r"\b(?:summari[sz]e|read|describe|analy[sz]e|review|watch|listen|visit|evaluate|appraise|"
                                r"rate|critique|categori[sz]e|classify|extract|key points|main points|what)\b", re.I)
 
@@ -115,48 +139,106 @@ def placeholder_input(user: str) -> str | None:
     return None
 
 
-def boilerplate(answer: str) -> str | None:
-    match = _BOILERPLATE.search(answer)
+def boilerplate(answer: str, has_tools: bool = False) -> str | None:
+    """Language-model boilerplate, and canned refusals except where the record declares tools: there,
+    declining what the tools cannot do ("I'm sorry, as an AI I can't order a pizza") is taught on purpose."""
+    lower = answer.lower()  # every phrase contains one of these words: a substring test skips most outputs
+    match = _MODEL_BOILERPLATE.search(answer) if any(k in lower for k in _MODEL_KEYS) else None
+    if match is None and not has_tools and any(k in lower for k in _REFUSAL_KEYS):
+        match = _REFUSAL.search(answer)
     return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
 
 
 def template_leak(prompt: str, answer: str) -> str | None:
-    match = _SPECIAL_TOKEN.search(answer)
-    if match is None and not _ASKS_FOR_MARKERS.search(prompt):
+    lower = answer.lower()
+    match = _SPECIAL_TOKEN.search(answer) if any(k in lower for k in _SPECIAL_KEYS) else None
+    if match is None and ":" in answer:
         match = _SECTION_MARKER.search(answer)
+        if match and _ASKS_FOR_MARKERS.search(prompt):
+            match = None
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
 
-def truncated(answer: str, max_words_unfinished: int = 6) -> str | None:
-    """Cut-off outputs: an odd number of code fences, JSON that stops open, or prose that stops mid-sentence."""
+def truncated(answer: str) -> str | None:
+    """Cut-off outputs: an odd number of code fences, JSON that stops open, a table's last row short of
+    cells, a code block stopping on an unfinished statement, or prose that stops mid-sentence."""
     text = answer.rstrip()
     if text.count("```") % 2 == 1:
         return "output has an unclosed code fence (```)"
     if text[:1] in "{[" and _open_brackets(text) > 0:
         return "output starts as JSON but its brackets are never closed"
-    last_line = text.rsplit("\n", 1)[-1].strip()
-    if _EMPTY_ITEM.match(last_line) and _LIST_ITEM.match(text.rsplit("\n", 2)[-2] if text.count("\n") else ""):
+    tail = text.rsplit("\n", 4)[-4:]  # the last lines are all most signals need
+    last_line = tail[-1].strip()
+    if _EMPTY_ITEM.match(last_line) and len(tail) > 1 and _LIST_ITEM.match(tail[-2]):
         return f"output ends with an empty list item {last_line!r}"
+    if text[-1:] in _CLOSING:  # most outputs: nothing below fires on a closed sentence
+        return None
+    short_row = _short_table_row(tail)
+    if short_row:
+        return short_row
+    if _UNFINISHED_STATEMENT.match(last_line) and looks_like_code(text) and _BLOCK_OPENER.search(text):
+        return f"output stops inside a statement: …{last_line[-40:]!r}"
     words = last_line.split()
     if len(text) < 30 or len(words) < 2:
         return None
     last = words[-1]
-    # A comma or a function word ends no sentence and no list item; a bare word ends no sentence of prose.
-    ends_open = (last[-1] in ",;(-–—" or last in _FUNCTION_WORDS) and not _CODE.search(text)
-    ends_bare = (last.isalpha() and last.islower() and len(words) >= max_words_unfinished
-                 and not (_LIST_ITEM.match(last_line) and len(words) < 6) and _looks_like_prose(text))
-    if ends_open or ends_bare:
-        return f"output stops mid-sentence: …{last_line[-40:]!r}"
+    # A comma or a function word ends no sentence and no list item. In prose that ends its sentences with
+    # punctuation, a line that stops on a lowercase word, or a last sentence of one or two words, is cut off
+    # (a list item only when the items above it all end in punctuation: lists often go without).
+    ends_open = last[-1] in ",;(-–—=&" or last in _FUNCTION_WORDS
+    ends_bare = not ends_open and len(words) >= 3 and (
+        _LOWER_WORD.match(last) or _STUB_SENTENCE.search(text)
+        or _WORD.match(last) and len(words) >= 6 and _SENTENCES.search(text) and not _ATTRIBUTION.search(last_line))
+    if not (ends_open or ends_bare) or looks_like_code(text):
+        return None
+    if ends_bare:
+        lines = text.split("\n")
+        if not (_ends_like_its_siblings(lines) and _looks_like_prose(lines, text)):
+            return None
+    return f"output stops mid-sentence: …{last_line[-40:]!r}"
+
+
+_CLOSING = frozenset(".!?:\"'”’»")
+_LOWER_WORD = re.compile(r"[^\W\d_A-Z]+(?:['’-][^\W\d_]+)*$")  # 'round', "it's", 'low-level'; not 'Paris', '#AI', '42'
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*$")
+_SENTENCES = re.compile(r"[a-z][.!?]\s+[A-Z].*[a-z][.!?]\s+[A-Z]", re.S)  # at least three sentences
+_ATTRIBUTION = re.compile(r"\s[-–—―]\s")  # '"..." - William Blake'
+_STUB_SENTENCE = re.compile(r"[a-z][.!?]\s+[A-Z][^\W\d_]*(?: [^\W\d_]+)?$")  # '... their best. The'
+_UNFINISHED_STATEMENT = re.compile(r"\s*(?:if|elif|for|while|def|class|with)\b(?!.*:\s*$)")
+_BLOCK_OPENER = re.compile(r"^\s*(?:def|class|if|for|while|with)\b.*:\s*$", re.M)
+
+
+def _ends_like_its_siblings(lines: list[str]) -> bool:
+    """False for a last list item whose list does not end its items with sentence punctuation."""
+    if not _LIST_ITEM.match(lines[-1]):
+        return True
+    items = [line.rstrip() for line in lines[:-1] if _LIST_ITEM.match(line)]
+    return bool(items) and all(item[-1:] in ".!?" for item in items)
+
+
+def _short_table_row(lines: list[str]) -> str | None:
+    """The last row of a table (pipes or tabs) with fewer cells than every row above it."""
+    rows = [line.strip() for line in lines[-4:]]
+    if len(rows) < 3:
+        return None
+    *above, last = rows
+    if all(r.startswith("|") and r.endswith("|") for r in above) and last.startswith("|") and not last.endswith("|"):
+        return f"output stops inside a table row: …{last[-40:]!r}"
+    tabs = {r.count("\t") for r in above}
+    if len(tabs) == 1 and min(tabs) >= 1 and last.count("\t") < min(tabs):
+        return f"output's last table row is missing cells: …{last[-40:]!r}"
     return None
 
 
-def _looks_like_prose(text: str) -> bool:
+def _looks_like_prose(lines: list[str], text: str) -> bool:
     """Mostly sentences ending in punctuation, so a bare ending stands out (poems, lists and code do not)."""
-    if _CODE.search(text):
+    lines = [line.strip() for line in lines if line.strip()]
+    if text.count("/ ") >= 2:  # verse written on one line: 'Pale moonlight falls / On a lake'
         return False
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    if len(lines) > 1 and sum(1 for line in lines if line[-1] in ".!?:") < len(lines) / 2:
+    if len(lines) > 1 and sum(1 for line in lines[:-1] if line[-1] in ".!?:") < (len(lines) - 1) / 2:
         return False
+    if len(lines) == 1 and sum(w[:1].isupper() for w in text.split()) > len(text.split()) / 2:
+        return False  # a Title Case headline, not a sentence
     return bool(re.search(r"[.!?][\"')\]]?\s+[A-Z0-9\"']", text)) or len(lines) == 1 and len(text.split()) >= 12
 
 
@@ -174,7 +256,7 @@ def _open_brackets(text: str) -> int:
     return depth
 
 
-_TOKEN = re.compile(r"[^\W_](?:[\w'’.-]*[^\W_])?")  # words and numbers; a token needs two letters or digits
+_TOKEN = re.compile(r"[^\W_][\w'’.-]*[^\W_]")  # words and numbers of two or more characters
 
 
 def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12,
@@ -182,16 +264,18 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     """Degenerate loops: a phrase said `min_loops` times in a row, most word 5-grams repeated, or text that
     compresses far better than language does. Tokens without two letters or digits (table borders, single
     notes, bare numbers) are ignored."""
-    words = [w for w in _TOKEN.findall(answer.casefold()) if len(w) >= 2]
-    is_code = bool(_CODE.search(answer))  # code repeats lines on purpose
-    loop = None if is_code else _tandem_repeat(words, min_loops)
-    if loop:
+    words = _TOKEN.findall(answer.casefold())
+    # Each word that repeats an earlier one is at most one repeated n-gram or loop position: too few
+    # repeats rule both out without counting n-grams. Code repeats lines on purpose.
+    repeats = len(words) - len(set(words))
+    loop = _tandem_repeat(words, min_loops) if repeats >= 2 * (min_loops - 1) else None
+    if loop and not looks_like_code(answer):
         return f"output says {loop!r} {min_loops} or more times in a row"
-    if len(words) >= min_words and not is_code:
+    if len(words) >= min_words and repeats > max_dup_share * (len(words) - 4):
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
         share = repeated / max(1, len(words) - 4)
-        if share > max_dup_share:
+        if share > max_dup_share and not looks_like_code(answer):
             top = " ".join(grams.most_common(1)[0][0])
             return f"{share:.0%} of the output's word 5-grams repeat (most often: {top!r})"
     data = answer.encode("utf-8", "surrogatepass")
@@ -221,7 +305,7 @@ def bad_characters(text: str) -> str | None:
     if match:
         name = "replacement character U+FFFD" if match.group() == "\ufffd" else f"control character U+{ord(match.group()):04X}"
         return f"text contains a {name}"
-    match = _MOJIBAKE.search(text)
+    match = None if text.isascii() else _MOJIBAKE.search(text)
     if match:
         return f"text contains mojibake (UTF-8 read as Windows-1252): {match.group()!r}"
     return None
@@ -246,8 +330,9 @@ def _fold(text: str) -> str:
 
 def unprompted_link(prompt: str, answer: str) -> str | None:
     """Links in the output that the prompt neither gave nor asked for: often invented."""
-    image = _IMAGE_LINK.search(answer)
-    urls = _URL.findall(answer)
+    lower = answer.lower()  # substring tests first: most outputs have neither a link nor an image name
+    image = _IMAGE_LINK.search(answer) if "![" in answer or any(k in lower for k in _IMAGE_KEYS) else None
+    urls = _URL.findall(answer) if any(k in lower for k in _URL_KEYS) else []
     if not urls and not image:
         return None
     if image and "![" in image.group():
@@ -267,10 +352,11 @@ def unseen_reference(user: str, has_images: bool) -> str | None:
     """A prompt that asks about a picture, recording or web page the model is never shown."""
     if has_images:
         return None
-    media = _UNSEEN_MEDIA.search(user)
+    lower = user.lower()
+    media = _UNSEEN_MEDIA.search(user) if any(k in lower for k in _MEDIA_KEYS) else None
     if media:
         return f"prompt refers to {media.group()!r}, but the record carries no such attachment"
-    urls = _URL.findall(user)
+    urls = _URL.findall(user) if any(k in lower for k in _URL_KEYS) else []
     if urls and _UNSEEN_LINK_TASK.search(user):
         rest = _URL.sub("", user)
         if len(rest.split()) < 40:  # the page's text is not pasted in: the model never saw it

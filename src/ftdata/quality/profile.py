@@ -75,8 +75,11 @@ def profile(text: str) -> Profile:
 
 def script(text: str, sample: int = 400) -> str | None:
     """The writing system most letters of the text's start belong to."""
+    head = text[:sample]
+    if head.isascii():  # every ASCII letter is Latin; most outputs take this path
+        return "Latin" if sum(map(str.isalpha, head)) >= 10 else None
     counts: dict[str, int] = {}
-    for char in text[:sample]:
+    for char in head:
         if char.isalpha():
             name = unicodedata.name(char, "")
             system = name.split(" ", 1)[0] if name else "?"

@@ -8,7 +8,7 @@ import xxhash
 from ..records import Example, Message
 
 _SPACE = re.compile(r"\s+")
-_PUNCT_EDGE = re.compile(r"^[\W_]+|[\W_]+$")
+_PUNCT_RUN = re.compile(r"[\W_]+")
 
 
 def joined(messages: list[Message] | None, roles: tuple[str, ...] | None = None) -> str:
@@ -37,8 +37,15 @@ def answer_message(example: Example) -> Message | None:
 
 def normalise(text: str) -> str:
     """Case, width, spacing and edge punctuation folded: 'Hello,  World!' == 'hello, world'."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _PUNCT_EDGE.sub("", _SPACE.sub(" ", text).strip())
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    text = " ".join(text.casefold().split())
+    # Edge punctuation by anchored matches at each end: a `[\W_]+$` search would try every position.
+    lead = _PUNCT_RUN.match(text)
+    if lead:
+        text = text[lead.end():]
+    trail = _PUNCT_RUN.match(text[::-1])
+    return text[: len(text) - trail.end()] if trail else text
 
 
 def digest(text: str) -> int:

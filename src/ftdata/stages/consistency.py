@@ -1,12 +1,9 @@
 """Output-format consistency: outputs that drift from their task's dominant shape, and a user's schema."""
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..errors import UsageError
-from ..quality.consistency import FormatGroups, drift_message
+from ..quality.consistency import FormatGroups, drift_message, schema_validator
 from ..quality.profile import parse_json_output, profile
 from ..quality.text import answer_message, digest, normalise, snippet, system_text
 from ..records import Example, Ref
@@ -31,7 +28,7 @@ class ConsistencyStage(Stage):
         self.groups = FormatGroups(self.options.min_group, self.options.dominance)
         schema = self.options.output_schema
         self.schema_name = schema if isinstance(schema, str) else "the output schema"
-        self.validator = _load_validator(schema) if schema else None
+        self.validator = schema_validator(schema) if schema else None
 
     def check(self, example: Example) -> Iterator[Problem]:
         answer = answer_message(example)
@@ -77,21 +74,9 @@ class ConsistencyStage(Stage):
     def stats(self) -> dict:
         return self.groups.stats()
 
+    def shard_state(self):
+        return self.groups.state()
 
-def _load_validator(schema: str | dict):
-    import jsonschema
+    def merge(self, state) -> None:
+        self.groups.merge(state)
 
-    path = schema if isinstance(schema, str) else "(inline)"
-    try:
-        if isinstance(schema, str):
-            schema = json.loads(Path(schema).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UsageError(f"output-schema {path}: cannot read: {e.strerror}") from None
-    except json.JSONDecodeError as e:
-        raise UsageError(f"output-schema {path}: not JSON: {e.msg} at line {e.lineno}") from None
-    try:
-        cls = jsonschema.validators.validator_for(schema)
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as e:
-        raise UsageError(f"output-schema {path}: not a valid JSON Schema: {e.message}") from None
-    return cls(schema)

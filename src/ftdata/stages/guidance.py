@@ -67,3 +67,9 @@ class GuidanceStage(Stage):
 
     def stats(self) -> dict:
         return self.tally.stats()
+
+    def shard_state(self) -> DatasetTally:
+        return self.tally
+
+    def merge(self, state: DatasetTally) -> None:
+        self.tally.merge(state)

@@ -1,6 +1,6 @@
 """Low-quality examples: placeholders, boilerplate, cut-off or looping outputs, garbled text, leaks."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..quality import lowq
@@ -38,39 +38,39 @@ class QualityStage(Stage):
     name = "quality"
     Options = QualityOptions
 
-    def check(self, example: Example) -> Iterator[Problem]:
+    def check(self, example: Example) -> Iterable[Problem]:
         if example.messages is None:
-            return
+            return ()
         o = self.options
-        reported: set[str] = set()
+        found: dict[str, Problem] = {}  # the first problem of each rule: one finding per rule and record
 
-        def once(code: str, message: str | None, field: str | None) -> Iterator[Problem]:
-            if message and code not in reported:
-                reported.add(code)
-                yield Problem(code, message, field)
+        def report(code: str, message: str | None, field: str | None) -> None:
+            if message and code not in found:
+                found[code] = Problem(code, message, field)
 
         for prompt, context, answer in turns(example):
             text, field = answer.content, answer.content_path
-            yield from once("Q001", lowq.placeholder_output(text), field)
+            report("Q001", lowq.placeholder_output(text), field)
             if not text.strip():
                 continue
-            yield from once("Q003", lowq.boilerplate(text), field)
-            yield from once("Q004", lowq.truncated(text), field)
-            yield from once("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
-                                                    o.repeat_min_loops), field)
-            yield from once("Q007", lowq.echo(prompt, text), field)
-            yield from once("Q008", lowq.unprompted_link(context, text), field)
-            yield from once("Q012", lowq.template_leak(prompt, text), field)
-            yield from once("Q013", lowq.wrong_arithmetic(prompt, text), field)
+            report("Q003", lowq.boilerplate(text, bool(example.tools)), field)
+            report("Q004", lowq.truncated(text), field)
+            report("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
+                                           o.repeat_min_loops), field)
+            report("Q007", lowq.echo(prompt, text), field)
+            report("Q008", lowq.unprompted_link(context, text), field)
+            report("Q012", lowq.template_leak(prompt, text), field)
+            report("Q013", lowq.wrong_arithmetic(prompt, text), field)
         has_images = any(m.images for m in example.messages)
         for message in self._all_messages(example):
             field = message.content_path
             if message.role == "user":
-                yield from once("Q002", lowq.placeholder_input(message.content), field)
-                yield from once("Q009", lowq.unseen_reference(message.content, has_images), field)
-            yield from once("Q006", lowq.bad_characters(message.content), field)
-            yield from once("Q010", lowq.secret(message.content), field)
-            yield from once("Q011", lowq.personal_data(message.content), field)
+                report("Q002", lowq.placeholder_input(message.content), field)
+                report("Q009", lowq.unseen_reference(message.content, has_images), field)
+            report("Q006", lowq.bad_characters(message.content), field)
+            report("Q010", lowq.secret(message.content), field)
+            report("Q011", lowq.personal_data(message.content), field)
+        return found.values()
 
     @staticmethod
     def _all_messages(example: Example) -> list[Message]:
