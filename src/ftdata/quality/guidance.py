@@ -7,16 +7,24 @@ capped counter of short labels and one of system prompts.
 import difflib
 from collections import Counter
 from dataclasses import dataclass, field
-
-from datasketch import HyperLogLogPlusPlus
+from typing import TYPE_CHECKING
 
 from .contradictions import is_label
 from .text import digest, normalise, snippet
+
+if TYPE_CHECKING:
+    from datasketch import HyperLogLogPlusPlus
 
 # From the seeds: "Minimum 500 examples, recommended 1,000-5,000"; below 500 results are inconsistent.
 TOO_FEW = 500
 RECOMMENDED = 1000
 _CAP = 1000  # distinct labels or system prompts tracked before a counter stops growing
+
+
+def _prompt_sketch() -> "HyperLogLogPlusPlus":
+    from datasketch import HyperLogLogPlusPlus  # imported when used: it loads scipy (~0.7 s)
+
+    return HyperLogLogPlusPlus(p=14)
 
 
 @dataclass
@@ -29,7 +37,7 @@ class DatasetTally:
     label_overflow: bool = False
     systems: Counter = field(default_factory=Counter)
     system_text: dict[int, str] = field(default_factory=dict)
-    prompts: HyperLogLogPlusPlus = field(default_factory=lambda: HyperLogLogPlusPlus(p=14))
+    prompts: "HyperLogLogPlusPlus" = field(default_factory=_prompt_sketch)
     prompted: int = 0
 
     def add(self, split: str, system: str, has_user: bool, prompt_hash: int | None, answer: str | None) -> None:
