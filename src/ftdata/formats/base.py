@@ -35,13 +35,17 @@ def text_of(content: Any) -> tuple[str, list[str]]:
     return "\n".join(texts), images
 
 
+_ROLE_AND_CONTENT = frozenset(("role", "content"))
+
+
 def read_openai_message(m: Any, path: str) -> Message:
     if not isinstance(m, dict):
         return Message(role="", content="", path=path, content_path=path, has_content=False)
     get = m.get  # this runs for every message of every record: the common case stays short
-    content = get("content")
+    content, role = get("content"), get("role")
+    if type(content) is str and type(role) is str and m.keys() <= _ROLE_AND_CONTENT:
+        return Message(role, content, path, path + ".content", role)
     text, images = (content, []) if type(content) is str else text_of(content)
-    role = get("role")
     if type(role) is not str:
         role = ""
     tool_calls, legacy = get("tool_calls"), get("function_call")
