@@ -129,3 +129,30 @@ def test_auto_settings_are_settled_from_the_run_head(tmp_path):
     assert settled(shingle="word3") == {"shingle": "word3"}
     data.write_bytes(b"\n".join(chat(i, " ".join(["word"] * 80)) for i in range(100)) + b"\n")
     assert settled() == {"shingle": "word2"}
+
+
+def test_a_json_array_is_cut_at_element_starts(tmp_path):
+    """Pretty-printed elements over several lines, non-objects, missing commas and trailing text:
+    the sharded walk reports what one walk does, at the same lines."""
+    records = [json.loads(line) for line in (SAMPLES / "chat_with_defects.jsonl").read_text().splitlines()
+               if line.strip().startswith("{") and _parses(line)] * 6
+    # every fourth separator is missing its comma, so that some cut would fall right after one
+    body = "".join(json.dumps(r, indent=2) + ("\n" if i % 4 == 3 else ",\n") for i, r in enumerate(records))
+    data = tmp_path / "train.json"
+    data.write_text("[\n" + body + "  [1, 2],\n  \"text\"\n] trailing\n")
+    serial, serial_clean, serial_rejected = _run(tmp_path, [str(data)], 1, "serial")
+    sharded, sharded_clean, sharded_rejected = _run(tmp_path, [str(data)], 2, "sharded")
+    assert sharded["stats"].pop("run")["shards"] > 10
+    serial["stats"].pop("run")
+    for report in (serial, sharded):
+        report["stats"].get("tokens", {}).pop("cache", None)
+    assert sharded == serial
+    assert {"F002", "F011"} <= {f["code"] for f in serial["findings"]}
+    assert (sharded_clean, sharded_rejected) == (serial_clean, serial_rejected)
+
+
+def _parses(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False

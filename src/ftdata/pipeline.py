@@ -21,7 +21,7 @@ from .errors import UsageError
 from .outputs import output_path, refuse_inputs, route
 from .records import Finding
 from .report import Report
-from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, settle, start_worker
+from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, settle, start_worker, whole
 from .stages.base import Context, InputFile, Stage
 from .stages.read import check_readable
 from .targets import load_target
@@ -79,7 +79,7 @@ def check(
     if parallel:
         ctx = settle(ctx, classes)
     stages = [cls(ctx) for cls in classes]  # these finish the run
-    shards = plan(inputs, config.shard_bytes, workers) if parallel else plan(inputs, shard_bytes=1 << 62)
+    shards = plan(inputs, config.shard_bytes, workers) if parallel else whole(inputs)
     findings: list[Finding] = []
     spools: list[tuple[str, Path]] = []
     records = 0

@@ -2,7 +2,8 @@
 
 A JSON Lines file is cut at line boundaries into byte ranges of at most `shard_bytes` (and about four
 per worker, at least 1 MiB each, so that every core has work until the end), which worker processes
-check at the same time; stdin, gzip, Parquet and .json arrays stay whole. Each shard gets its first line number (the newlines before it are counted
+check at the same time; a .json array is cut likewise at element starts; stdin, gzip and Parquet
+stay whole. Each shard gets its first line number (the newlines before it are counted
 once, at memory speed) and an index range of its own: shard k's records are numbered from k << 40,
 so indices stay unique and grow in input order without knowing how many records came before.
 """
@@ -20,7 +21,7 @@ from .records import Finding
 from .stages import STAGES
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.parse import ParseStage
-from .stages.read import BOM, CHUNK, ReadStage, lines_only
+from .stages.read import BOM, CHUNK, ReadStage, ArrayScanner, lines_only
 from .stages.schema import SchemaStage
 
 SHARD_BYTES = 16 << 20
@@ -34,25 +35,30 @@ _PROGRESS_EVERY = 4096
 def plan(inputs: list[InputFile], shard_bytes: int = SHARD_BYTES, workers: int = 1) -> list[Shard]:
     """The shards of the inputs, in input order."""
     ranges = [(source, cut) for source in inputs for cut in _cuts(source.path, shard_bytes, workers)]
-    return [Shard(source, start, end, first_line, n << _INDEX_BITS)
-            for n, (source, (start, end, first_line)) in enumerate(ranges)]
+    return [Shard(source, start, end, first_line, n << _INDEX_BITS, array)
+            for n, (source, (start, end, first_line, array)) in enumerate(ranges)]
 
 
-def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | None, int]]:
-    """(start, end, first line) of each byte range of the input; one whole range when it stays whole."""
-    whole = [(0, None, 1)]
+def whole(inputs: list[InputFile]) -> list[Shard]:
+    """One shard per input, for a run in one process."""
+    return [Shard(source, first_index=n << _INDEX_BITS) for n, source in enumerate(inputs)]
+
+
+def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | None, int, bool]]:
+    """(start, end, first line, is an array part) of each byte range of the input; one range when whole."""
+    whole = [(0, None, 1, False)]
     if path == "-" or path.endswith(".gz") or Path(path).suffix == ".parquet":
         return whole
     size = Path(path).stat().st_size
     shard_bytes = min(shard_bytes, max(size // (_SHARDS_PER_WORKER * workers), _SMALLEST_SHARD))
     if size < 2 * shard_bytes:
         return whole
-    starts = [(0, 1)]
     with open(path, "rb") as f:
         head = f.read(CHUNK)
         if not lines_only(path) and head.removeprefix(BOM).lstrip(b" \t\r\n").startswith(b"["):
-            return whole  # a JSON array: its elements are not lines
+            return _array_cuts(head, f, shard_bytes)
         f.seek(0)
+        starts = [(0, 1)]
         offset = lines = 0  # bytes and newlines before the current chunk
         target = shard_bytes
         while chunk := f.read(CHUNK):
@@ -67,7 +73,22 @@ def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | No
             lines += chunk.count(b"\n")
             offset += len(chunk)
     ends = [start for start, _ in starts[1:]] + [size]
-    return [(start, end, line) for (start, line), end in zip(starts, ends)]
+    return [(start, end, line, False) for (start, line), end in zip(starts, ends)]
+
+
+def _array_cuts(head: bytes, f, shard_bytes: int) -> list[tuple[int, int | None, int, bool]]:
+    """Cuts of a top-level JSON array at element starts, found by walking it once (strings and
+    brackets only, no parsing). A cut falls only before an element that follows its comma, so that
+    each shard's walk reports exactly the problems a walk of the whole array does."""
+    bom = len(BOM) if head.startswith(BOM) else 0
+    scanner = ArrayScanner(head[bom:], f, None, offset=bom)
+    starts, target = [(0, 1)], shard_bytes
+    for offset, line, _ in scanner.elements():
+        if offset >= target and scanner.after_comma:
+            starts.append((offset, line))
+            target = offset + shard_bytes
+    ends: list[int | None] = [start for start, _ in starts[1:]] + [None]
+    return [(start, end, line, True) for (start, line), end in zip(starts, ends)]
 
 
 @dataclass

@@ -44,14 +44,16 @@ class InputFile:
 
 @dataclass(frozen=True)
 class Shard:
-    """A part of one input that a worker reads on its own: the whole input, or bytes start..end of
-    a JSON Lines file, cut at line boundaries (end None: to the end of the input)."""
+    """A part of one input that a worker reads on its own: the whole input, or bytes start..end of a
+    JSON Lines file cut at line boundaries, or of a .json array cut at element starts (end None: to
+    the end of the input)."""
 
     source: InputFile
     start: int = 0
     end: int | None = None
     first_line: int = 1  # the 1-based number of the line at `start`
     first_index: int = 0  # the record index of its first record; indices grow in input order
+    array: bool = False  # a part of a top-level JSON array: it starts at an element, not at `[`
 
 
 @dataclass

@@ -94,8 +94,8 @@ class ReadStage(Stage):
             if shard.start == 0 and first.startswith(BOM):
                 first = first[len(BOM):]
                 self._loose(Ref(path, 1), Problem("F004", "file starts with a UTF-8 byte order mark (EF BB BF); ignored"))
-            if shard.start == 0 and not lines_only(path) and first.lstrip(_WHITESPACE).startswith(b"["):
-                units = self._array_elements(first, stream, path)
+            if shard.array or (shard.start == 0 and not lines_only(path) and first.lstrip(_WHITESPACE).startswith(b"[")):
+                units = self._array_elements(first, stream, path, shard)
             else:
                 units = self._lines(first, stream, path, shard.first_line - 1, shard.start)
             for line, raw, problem in units:
@@ -168,10 +168,12 @@ class ReadStage(Stage):
             f"(bytes {offset:,}-{offset + size:,} of the input); not loaded",
         )
 
-    def _array_elements(self, buf: bytes, stream: BinaryIO, path: str) -> Iterator[tuple[int, bytes, Problem | None]]:
-        """Delimit the elements of a top-level JSON array without parsing them."""
-        scanner = _ArrayScanner(buf, stream, self)
-        for line, raw in scanner.elements():
+    def _array_elements(self, buf: bytes, stream: BinaryIO, path: str,
+                        shard: Shard) -> Iterator[tuple[int, bytes, Problem | None]]:
+        """Delimit the elements of a top-level JSON array (or of a shard of one) without parsing them."""
+        scanner = ArrayScanner(buf, stream, self, inside=shard.start > 0, line=shard.first_line,
+                                last=shard.end is None)
+        for _, line, raw in scanner.elements():
             yield line, raw, None
         for line, message in scanner.problems:
             self._loose(Ref(path, line), Problem("F011", message))
@@ -199,22 +201,33 @@ class ReadStage(Stage):
             self.loose.append(finding)
 
 
-class _ArrayScanner:
+class ArrayScanner:
     """Walks a top-level JSON array, tracking line numbers, yielding each element's exact bytes."""
 
-    def __init__(self, buf: bytes, stream: BinaryIO, stage: ReadStage):
+    def __init__(self, buf: bytes, stream: BinaryIO, stage: ReadStage | None, *, inside: bool = False,
+                 line: int = 1, last: bool = True, offset: int = 0):
+        """`inside`: the stream starts at an element of the array, not at its `[`; `last`: the stream
+        ends where the array does (a shard that is not last ends after the comma before an element)."""
         self.buf, self.stream, self.stage = buf, stream, stage
+        self.inside, self.last = inside, last
         self.pos = 0
-        self.line = 1
+        self.base = offset  # the input's byte offset of buf[0]
+        self.after_comma = True  # whether the element being yielded follows its separator, as it should
+        self.line = line
         self.problems: list[tuple[int, str]] = []
-        stage.bytes_read += len(buf)
+        self._count(buf)
+
+    def _count(self, data: bytes) -> None:
+        if self.stage is not None:
+            self.stage.bytes_read += len(data)
 
     def _more(self) -> bool:
         data = self.stream.read(CHUNK)
         if not data:
             return False
-        self.stage.bytes_read += len(data)
+        self._count(data)
         if self.pos > CHUNK:  # drop what was consumed, keeping slices cheap
+            self.base += self.pos
             self.buf, self.pos = self.buf[self.pos:], 0
         self.buf += data
         return True
@@ -230,33 +243,37 @@ class _ArrayScanner:
             if not self._more():
                 return b""
 
-    def elements(self) -> Iterator[tuple[int, bytes]]:
+    def elements(self) -> Iterator[tuple[int, int, bytes]]:
+        """(byte offset in the input, line, bytes) of each element."""
         self._skip_whitespace()
-        self.pos += 1  # the opening [
+        if not self.inside:
+            self.pos += 1  # the opening [
         expect_element = True
         while True:
             byte = self._skip_whitespace()
             if byte == b"":
-                self.problems.append((self.line, "the array is not closed: the file ends inside it"))
+                if self.last:
+                    self.problems.append((self.line, "the array is not closed: the file ends inside it"))
                 return
             if byte == b"]":
                 self.pos += 1
                 if self._skip_whitespace():
                     self.problems.append((self.line, "unexpected text after the array's closing ]"))
                 return
+            self.after_comma = expect_element
             if not expect_element:
                 if byte == b",":
                     self.pos += 1
                     expect_element = True
                     continue
                 self.problems.append((self.line, f"expected ',' or ']' between array elements, found {byte.decode(errors='replace')!r}"))
-            start_line = self.line
+            start_line, start = self.line, self.base + self.pos
             element = self._element()
             if element is None:
                 self.problems.append((start_line, "the array is not closed: the file ends inside an element"))
                 return
             self.line += element.count(b"\n")
-            yield start_line, element
+            yield start, start_line, element
             expect_element = False
 
     def _element(self) -> bytes | None:
@@ -299,7 +316,7 @@ def lines_only(path: str) -> bool:
 
 
 def _open(path: str, start: int = 0, end: int | None = None) -> BinaryIO:
-    if end is not None:
+    if start or end is not None:
         return _Range(path, start, end)
     if path == "-":
         stream = sys.stdin.buffer
@@ -314,15 +331,15 @@ def _open(path: str, start: int = 0, end: int | None = None) -> BinaryIO:
 
 
 class _Range:
-    """Bytes start..end of a file, read like a stream."""
+    """Bytes start..end (None: the end) of a file, read like a stream."""
 
-    def __init__(self, path: str, start: int, end: int):
+    def __init__(self, path: str, start: int, end: int | None):
         try:
             self.file = open(path, "rb")
         except OSError as e:
             raise InputError(f"{path}: cannot read: {e.strerror}") from None
         self.file.seek(start)
-        self.left = end - start
+        self.left = end - start if end is not None else 1 << 62
 
     def read(self, size: int) -> bytes:
         data = self.file.read(min(size, self.left))
