@@ -12,20 +12,7 @@ from ftdata.cli import main
 from ftdata.config import config_from_table
 from ftdata.output import render_text
 
-SYSTEM = "You are a support assistant for Acme. Answer in one short sentence."
-
-
-def chat(question: str, answer: str) -> bytes:
-    return orjson.dumps({"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question},
-                                      {"role": "assistant", "content": answer}]})
-
-
-@pytest.fixture
-def train(tmp_path):
-    path = tmp_path / "train.jsonl"
-    path.write_bytes(b"\n".join(chat(f"How do I reset password number {i}?", f"Use the reset link, step {i}.")
-                                for i in range(30)) + b"\n")
-    return path
+from test_tokens_stage import train  # noqa: F401 (a fixture the tests here take)
 
 
 @pytest.fixture
