@@ -76,16 +76,17 @@ def check(
     classes = active_stages(ctx)  # the reader first
     workers = _workers(config.jobs if jobs is None else jobs)
     parallel = workers > 1 and all(cls.shardable() for cls in classes)
+    shards = plan(inputs, config.shard_bytes, workers) if parallel else whole(inputs)
+    parallel = parallel and len(shards) > 1
     if parallel:
         ctx = settle(ctx, classes)
     stages = [cls(ctx) for cls in classes]  # these finish the run
-    shards = plan(inputs, config.shard_bytes, workers) if parallel else whole(inputs)
     findings: list[Finding] = []
     spools: list[tuple[str, Path]] = []
     records = 0
     with tempfile.TemporaryDirectory(prefix="ftdata-") as folder:
         spool_folder = Path(folder) if clean_paths or rejected_path else None
-        run = _in_workers if parallel and len(shards) > 1 else _in_process
+        run = _in_workers if parallel else _in_process
         for result in run(ctx, shards, stages, spool_folder, workers, progress):
             records += result.records
             findings += result.findings

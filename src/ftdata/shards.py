@@ -1,18 +1,18 @@
 """Cutting a run's inputs into shards, and checking one shard with every stage.
 
-A JSON Lines file is cut at line boundaries into byte ranges of at most `shard_bytes` (and about four
-per worker, at least 1 MiB each, so that every core has work until the end), which worker processes
-check at the same time; a .json array is cut likewise at element starts; stdin, gzip and Parquet
-stay whole. Each shard gets its first line number (the newlines before it are counted
-once, at memory speed) and an index range of its own: shard k's records are numbered from k << 40,
-so indices stay unique and grow in input order without knowing how many records came before.
+A JSON Lines file is cut at line boundaries into byte ranges of at most `shard_bytes` (and about
+four per worker, at least 1 MiB each, so that every core has work until the end), which worker
+processes check at the same time; a .json array is cut likewise at element starts; stdin, gzip and
+Parquet stay whole. Each shard gets its first line number (the newlines before it are counted once,
+at memory speed) and an index range of its own: shard k's records are numbered from k << 40, so
+indices stay unique and grow in input order without knowing how many records came before.
 """
 
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
-from itertools import islice, takewhile
 from dataclasses import dataclass
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,9 @@ from .records import Finding
 from .stages import STAGES
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.parse import ParseStage
-from .stages.read import BOM, CHUNK, ReadStage, ArrayScanner, lines_only
+from .stages.read import BOM, CHUNK, ArrayScanner, ReadStage, lines_only
 from .stages.schema import SchemaStage
 
-SHARD_BYTES = 16 << 20
 HEAD_RECORDS = 4096  # the first records of a run, from which stages settle "auto" options
 _SMALLEST_SHARD = 1 << 20
 _SHARDS_PER_WORKER = 4
@@ -32,7 +31,7 @@ _INDEX_BITS = 40
 _PROGRESS_EVERY = 4096
 
 
-def plan(inputs: list[InputFile], shard_bytes: int = SHARD_BYTES, workers: int = 1) -> list[Shard]:
+def plan(inputs: list[InputFile], shard_bytes: int, workers: int = 1) -> list[Shard]:
     """The shards of the inputs, in input order."""
     ranges = [(source, cut) for source in inputs for cut in _cuts(source.path, shard_bytes, workers)]
     return [Shard(source, start, end, first_line, n << _INDEX_BITS, array)
@@ -46,13 +45,13 @@ def whole(inputs: list[InputFile]) -> list[Shard]:
 
 def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | None, int, bool]]:
     """(start, end, first line, is an array part) of each byte range of the input; one range when whole."""
-    whole = [(0, None, 1, False)]
+    single = [(0, None, 1, False)]
     if path == "-" or path.endswith(".gz") or Path(path).suffix == ".parquet":
-        return whole
+        return single
     size = Path(path).stat().st_size
     shard_bytes = min(shard_bytes, max(size // (_SHARDS_PER_WORKER * workers), _SMALLEST_SHARD))
     if size < 2 * shard_bytes:
-        return whole
+        return single
     with open(path, "rb") as f:
         head = f.read(CHUNK)
         if not lines_only(path) and head.removeprefix(BOM).lstrip(b" \t\r\n").startswith(b"["):
