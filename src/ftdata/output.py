@@ -145,5 +145,6 @@ def _number(value: float) -> str:
 
 
 def _usd(option: dict[str, Any]) -> str:
-    high = option.get("training_usd_high")
-    return f"${option['training_usd']:,.2f}" + (f"-{high:,.2f}" if high is not None else "")
+    low, high = f"{option['training_usd']:,.2f}", option.get("training_usd_high")
+    high = f"{high:,.2f}" if high is not None else low
+    return f"${low}" if high == low else f"${low}-{high}"  # a range that rounds to one figure shows one
