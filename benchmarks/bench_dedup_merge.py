@@ -52,7 +52,7 @@ def synthetic_file(path: Path, records: int) -> None:
 def read(path: Path) -> tuple[Context, list]:
     config = config_from_table({})
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=as_inputs([path]))
-    stream = ReadStage(ctx).records(ctx.inputs)
+    stream = ReadStage(ctx).whole(ctx.inputs)
     for stage in (ParseStage(ctx), SchemaStage(ctx)):
         stream = stage.run(stream)
     return ctx, list(stream)

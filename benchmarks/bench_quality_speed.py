@@ -53,7 +53,7 @@ from ftdata.targets import load_target
 inputs = [InputFile(sys.argv[1], "train")]
 config = config_from_table({"ignore": ["K", "D", "C0"]})
 ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
-stream = ReadStage(ctx).records(inputs)
+stream = ReadStage(ctx).whole(inputs)
 for cls in STAGES[: STAGES.index(QualityStage)]:
     if cls.active(ctx):
         stream = cls(ctx).run(stream)
