@@ -43,7 +43,7 @@ class Config:
     tokenizer: str | None = None
     stage_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     jobs: int = 0  # worker processes; 0: one per core (at most 8)
-    shard_bytes: int = 16 << 20  # a JSON Lines file is cut into shards of about this size for the workers
+    shard_bytes: int = 16 << 20  # the largest shard a worker gets (see ftdata.shards)
     source: str | None = None  # the file the settings came from, for error messages
 
     def replace(self, **changes: Any) -> "Config":
