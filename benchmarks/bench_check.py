@@ -17,7 +17,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 SYSTEM = "You are a helpful assistant for Acme Cloud customers. Answer briefly and accurately."
@@ -64,15 +63,24 @@ print(elapsed, peak / 1024)
 '''
 
 
-def measure(path: Path, kind: str) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, str(path), kind], capture_output=True, text=True, check=True)
-    seconds, peak_mb = map(float, out.stdout.split())
+# the ftdata of this checkout, not whichever one is installed
+SRC = Path(__file__).resolve().parents[1] / "src"
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+IMPORT_SECONDS: list[float] = []  # what `import ftdata` took in each measured process
+
+
+def run_script(script: str, *args: str) -> list[str]:
+    """The words a measuring script prints, run in its own process against this checkout; a line
+    `import SECONDS` on its stderr is kept in IMPORT_SECONDS."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True, env=ENV)
     if out.stderr.startswith("import"):
-        measure.imports.append(float(out.stderr.split()[1]))
+        IMPORT_SECONDS.append(float(out.stderr.split()[1]))
+    return out.stdout.split()
+
+
+def measure(path: Path, kind: str) -> tuple[float, float]:
+    seconds, peak_mb = map(float, run_script(MEASURE, str(path), kind))
     return seconds, peak_mb
-
-
-measure.imports = []
 
 
 def main() -> None:
@@ -94,7 +102,7 @@ def main() -> None:
         print(f"best of {args.rounds} interleaved rounds")
         for kind, (seconds, peak) in results.items():
             print(f"  {kinds[kind]:<20} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s  peak RSS {peak:6.0f} MB")
-        print(f"  (import ftdata, once per run: {min(measure.imports):.2f} s, not included above)")
+        print(f"  (import ftdata, once per run: {min(IMPORT_SECONDS):.2f} s, not included above)")
         for kind in ("ftdata-j1", "ftdata-j0"):
             for bare in ("orjson", "json"):
                 print(f"ratio {kinds[kind]} check (validation) / bare {bare} parse: "

@@ -16,8 +16,6 @@ and includes loading the tokenizer. Ratios are to the two baselines.
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -121,20 +119,9 @@ print(elapsed, report.stats.get("tokens", {}).get("total_tokens", 0))
 '''
 
 
-# the ftdata of this checkout, not whichever one is installed
-SRC = Path(__file__).resolve().parents[1] / "src"
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
-
-
 def measure(script: str, *args: str) -> tuple[float, int]:
-    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True, env=ENV)
-    seconds, tokens = out.stdout.split()
-    if out.stderr.startswith("import"):
-        measure.imports.append(float(out.stderr.split()[1]))
+    seconds, tokens = bench_check.run_script(script, *args)
     return float(seconds), int(tokens)
-
-
-measure.imports = []
 
 
 def main() -> None:
@@ -165,7 +152,7 @@ def main() -> None:
                   f"{how}", best[jobs, rules]) for (jobs, rules), how in ftdata_runs.items()]
         for name, seconds in rows:
             print(f"  {name:<62} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s")
-        print(f"  (import ftdata, once per run: {min(measure.imports):.2f} s, not included above)")
+        print(f"  (import ftdata, once per run: {min(bench_check.IMPORT_SECONDS):.2f} s, not included above)")
         ftdata_tokens = tokens[1, "F,S,P,T,K"]
         print(f"tokens counted: cookbook {tokens['cookbook']:,}, ftdata {ftdata_tokens:,} "
               f"({'equal' if tokens['cookbook'] == ftdata_tokens else 'DIFFERENT'})")
