@@ -38,6 +38,38 @@ def test_defective_sample_exits_one_with_every_defect_class(tmp_path):
     assert len(clean) == report["summary"]["clean_records"]
 
 
+def test_existing_outputs_are_kept_unless_forced(tmp_path):
+    outputs = {name: tmp_path / f"{name}.jsonl" for name in ("clean", "rejected", "report", "converted")}
+    for path in outputs.values():
+        path.write_text("mine\n")
+    commands = [("check", str(SAMPLE), "--clean", str(outputs["clean"])),
+                ("check", str(SAMPLE), "--rejected", str(outputs["rejected"])),
+                ("check", str(SAMPLE), "--report", str(outputs["report"])),
+                ("dedup", str(SAMPLE), "--out", str(outputs["clean"])),
+                ("convert", str(SAMPLE), str(outputs["converted"]), "--to", "sharegpt")]
+    for command in commands:
+        result = run(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "already exists; pass --force" in result.output
+    assert all(path.read_text() == "mine\n" for path in outputs.values())  # not even emptied
+
+    for command in commands:
+        assert run(*command, "--force").exit_code in (0, 1)
+    assert all(path.read_text() != "mine\n" for path in outputs.values())
+    assert run("check", str(SAMPLE), "--clean", str(tmp_path)).exit_code == 2  # a directory is not a file
+
+
+def test_split_keeps_existing_outputs_unless_forced(tmp_path):
+    source = tmp_path / "data.jsonl"
+    source.write_bytes(CLEAN_SAMPLE.read_bytes())
+    (tmp_path / "data.val.jsonl").write_text("mine\n")
+    result = run("split", str(source))
+    assert result.exit_code == 2 and "data.val.jsonl: already exists" in result.output
+    assert not (tmp_path / "data.train.jsonl").exists()
+    assert run("split", str(source), "--force").exit_code == 0
+    assert (tmp_path / "data.val.jsonl").read_text() != "mine\n"
+
+
 def test_strict_fails_on_warnings(tmp_path):
     source = tmp_path / "d.jsonl"
     source.write_text('{"messages": [{"role": "user", "content": "a", "x": 1}, {"role": "assistant", "content": "b"}]}\n')

@@ -14,7 +14,7 @@ import orjson
 
 from . import formats
 from .config import Config, Policy
-from .outputs import atomic_writer, refuse_inputs
+from .outputs import atomic_writer, claim_outputs
 from .stages.base import Context, InputFile
 from .stages.parse import ParseStage
 from .stages.read import ReadStage, check_readable
@@ -37,11 +37,11 @@ class ConversionResult:
 
 
 def convert(source: str | Path, out: str | Path, to: str, *, allow_lossy: bool = False,
-            input_format: str | None = None) -> ConversionResult:
+            input_format: str | None = None, force: bool = False) -> ConversionResult:
     target_format = formats.get(to)
     source, out = str(source), Path(out)
     check_readable(source)
-    refuse_inputs([out], [source])
+    claim_outputs([out], [source], force)
     config = Config(format=input_format, select=["F", "S"])
     ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(source)])
     stream = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))

@@ -36,13 +36,22 @@ def output_path(template: str | Path, source: str, several: bool) -> Path:
     return Path(text)
 
 
-def refuse_inputs(outputs: list[Path], inputs: list[str]) -> None:
+def claim_outputs(outputs: list[Path], inputs: list[str], force: bool = False) -> None:
+    """Stop before the run if an output would land on an input, on another output, or (unless
+    `force`) on a file that already exists: nothing the user has is lost by mistake."""
     sources = {Path(p).resolve() for p in inputs if p != "-"}
+    claimed: set[Path] = set()
     for out in outputs:
-        if out.resolve() in sources:
+        where = out.resolve()
+        if where in sources:
             raise UsageError(f"{out}: is an input; ftdata never overwrites its inputs")
-        if len({o.resolve() for o in outputs}) != len(outputs):
+        if where in claimed:
             raise UsageError(f"{out}: two outputs would be written to the same file")
+        claimed.add(where)
+        if out.is_dir():
+            raise UsageError(f"{out}: is a directory, not an output file")
+        if out.exists() and not force:
+            raise UsageError(f"{out}: already exists; pass --force to replace it")
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .config import Config, Policy, load_config
 from .errors import UsageError
-from .outputs import output_path, refuse_inputs, route
+from .outputs import claim_outputs, output_path, route
 from .records import Finding
 from .report import Report
 from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, settle, start_worker, whole
@@ -58,11 +58,13 @@ def check(
     rejected: str | Path | None = None,
     progress: Progress | None = None,
     jobs: int | None = None,
+    force: bool = False,
 ) -> Report:
     """Check datasets; optionally write their clean records and their rejected records with reasons.
 
     `clean` is a path, or a template with `{stem}` or `{name}` when there are several inputs.
     `jobs` is the number of worker processes (default: the config's `jobs`, 0 meaning one per core).
+    An output that already exists stops the run before it starts, unless `force`.
     """
     config = config or load_config()
     inputs = as_inputs(paths)
@@ -70,7 +72,7 @@ def check(
         check_readable(source.path)
     clean_paths = {i.path: output_path(clean, i.path, len(inputs) > 1) for i in inputs} if clean else {}
     rejected_path = Path(rejected) if rejected else None
-    refuse_inputs([*clean_paths.values(), *([rejected_path] if rejected_path else [])], [i.path for i in inputs])
+    claim_outputs([*clean_paths.values(), *([rejected_path] if rejected_path else [])], [i.path for i in inputs], force)
 
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
     classes = active_stages(ctx)  # the reader first

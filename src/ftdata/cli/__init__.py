@@ -31,6 +31,10 @@ class _Group(click.Group):
             sys.exit(130)
 
 
+# every command that writes files takes it: outputs never replace an existing file without it
+force_option = click.option("--force", is_flag=True, help="Replace output files that already exist.")
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_version(), prog_name="ftdata")
 def main() -> None:

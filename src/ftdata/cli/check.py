@@ -9,11 +9,11 @@ import click
 from ..config import load_config
 from ..errors import InputError, UsageError
 from ..output import FORMATS, render_github, render_json, render_sarif, render_text
-from ..outputs import atomic_writer
+from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import as_inputs, check
 from ..quality.consistency import schema_validator
 from ..stages.base import InputFile
-from . import main, package_version
+from . import force_option, main, package_version
 
 
 def _list(values: tuple[str, ...]) -> list[str] | None:
@@ -62,9 +62,10 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file (default: nearest ftdata.toml or pyproject.toml).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core; 1: no workers).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@force_option
 def check_command(paths, train, val, test, target, input_format, model, tokenizer, reference, select, extend_select,
                   ignore, stage_options, output_schema, strict, output_format, report_path, clean, rejected,
-                  config_path, jobs, no_progress):
+                  config_path, jobs, no_progress, force):
     """Check fine-tuning datasets (JSONL, .json arrays, Parquet, '-' for stdin)."""
     config = load_config(Path(config_path) if config_path else None)
     extra = _stage_options(stage_options)
@@ -84,8 +85,10 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
                         *(InputFile(p, "test") for p in test)]) if (paths or train or val or test) else []
     if not inputs:
         raise UsageError("no input files given (try `ftdata check train.jsonl`)")
+    if report_path:  # the clean and rejected outputs are claimed by `check`, the report here, all before the run
+        claim_outputs([Path(p) for p in (report_path, rejected) if p], [i.path for i in inputs], force)
     with _progress(enabled=not no_progress and sys.stderr.isatty()) as progress:
-        report = check(inputs, config, clean=clean, rejected=rejected, progress=progress)
+        report = check(inputs, config, clean=clean, rejected=rejected, progress=progress, force=force)
     if report_path:
         with atomic_writer(Path(report_path)) as f:
             f.write(render_json(report).encode() + b"\n")

@@ -7,7 +7,7 @@ import click
 from .. import formats
 from ..convert import convert
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from . import main
+from . import force_option, main
 
 
 @main.command("convert")
@@ -16,9 +16,10 @@ from . import main
 @click.option("--to", "to", required=True, type=click.Choice(list(formats.FORMATS)), help="The output format.")
 @click.option("--from", "input_format", type=click.Choice(list(formats.FORMATS)), help="Read every record as this format.")
 @click.option("--allow-lossy", is_flag=True, help="Write records even when the output format cannot hold a field.")
-def convert_command(source: str, out: str, to: str, input_format: str | None, allow_lossy: bool) -> None:
+@force_option
+def convert_command(source: str, out: str, to: str, input_format: str | None, allow_lossy: bool, force: bool) -> None:
     """Convert SOURCE to FORMAT in OUT (JSON Lines). Fields that cannot be kept are reported, never dropped silently."""
-    result = convert(source, out, to, allow_lossy=allow_lossy, input_format=input_format)
+    result = convert(source, out, to, allow_lossy=allow_lossy, input_format=input_format, force=force)
     for skip in result.skipped[:20]:
         click.echo(f"{skip.file}:{skip.line}: not written: {skip.reason}", err=True)
     if len(result.skipped) > 20:

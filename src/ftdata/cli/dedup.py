@@ -9,9 +9,9 @@ import orjson
 from .. import catalogue
 from ..config import load_config
 from ..errors import EXIT_OK
-from ..outputs import atomic_writer
+from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import check
-from . import main
+from . import force_option, main
 
 
 @main.command("dedup")
@@ -24,7 +24,8 @@ from . import main
 @click.option("--keep", help="first, longest, or a field whose highest value is kept (default first).")
 @click.option("--exact-only", is_flag=True, help="Remove exact duplicates only.")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file.")
-def dedup_command(source, out, report_path, rejected, threshold, shingle, keep, exact_only, config_path) -> None:
+@force_option
+def dedup_command(source, out, report_path, rejected, threshold, shingle, keep, exact_only, config_path, force) -> None:
     """Remove exact and near-duplicate records from SOURCE, keeping one per cluster."""
     config = load_config(Path(config_path) if config_path else None)
     options = dict(config.stage_options.get("duplicates", {}))
@@ -37,7 +38,9 @@ def dedup_command(source, out, report_path, rejected, threshold, shingle, keep, 
     upstream = {rule.code: "info" for prefix in ("F", "S") for rule in catalogue.matching(prefix)}
     config = config.replace(select=["D001", "D002", "F", "S"], severity={**upstream, "D001": "error", "D002": "error"},
                             per_file_ignores={}, stage_options={**config.stage_options, "duplicates": options})
-    report = check([source], config, clean=out, rejected=rejected)
+    if report_path:
+        claim_outputs([Path(p) for p in (report_path, out, rejected) if p], [source], force)
+    report = check([source], config, clean=out, rejected=rejected, force=force)
     stats = report.stats.get("duplicates", {})
     if report_path:
         listing = {"records": report.records, "removed": report.rejected_records, "duplicates": stats,

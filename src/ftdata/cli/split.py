@@ -15,13 +15,13 @@ from ..dedup.dataset import DuplicateFinder
 from ..dedup.split import assign_splits
 from ..dedup.text import normalise, prompt_text, record_text
 from ..errors import UsageError
-from ..outputs import atomic_writer, refuse_inputs
+from ..outputs import atomic_writer, claim_outputs
 from ..stages.base import Context, InputFile
 from ..stages.parse import ParseStage
 from ..stages.read import ReadStage, check_readable
 from ..stages.schema import SchemaStage
 from ..targets import load_target
-from . import main
+from . import force_option, main
 
 NAMES = ("train", "val", "test")
 
@@ -42,7 +42,8 @@ def _examples(ctx: Context, source: InputFile):
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Where to write STEM.train/val/test.jsonl (default: beside SOURCE).")
 @click.option("--threshold", type=float, help="Jaccard similarity for near-duplicates (default 0.6).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file.")
-def split_command(source, val, test, seed, field, out_dir, threshold, config_path) -> None:
+@force_option
+def split_command(source, val, test, seed, field, out_dir, threshold, config_path, force) -> None:
     """Split SOURCE so that no duplicate or near-duplicate cluster crosses train, val and test."""
     if source == "-":
         raise UsageError("split reads its input twice: give a file, not standard input")
@@ -69,7 +70,7 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     folder = Path(out_dir) if out_dir else Path(source).parent
     stem = Path(source).name.removesuffix(".gz").rsplit(".", 1)[0]
     paths = [folder / f"{stem}.{name}.jsonl" for name in NAMES]
-    refuse_inputs(paths, [source])
+    claim_outputs(paths, [source], force)
     with ExitStack() as stack:
         outs = [stack.enter_context(atomic_writer(p)) for p in paths]
         for position, example in enumerate(ReadStage(ctx).whole([InputFile(source)])):
