@@ -5,7 +5,8 @@
 Prints seconds and MB/s for: a bare orjson parse per line, a bare json.loads per line, and
 `ftdata.check` with the validation stages only (read, parse, schema, profile, tools), once in one
 process (--jobs 1) and once with a worker per core (the default); then the ratios, and peak RSS of
-check on N and 2N records (flat memory means the two are close). Each measurement runs in its own
+check on N and 2N records (flat memory means the two are close), also for a file with an error on
+every record, its rejected file and JSON report written. Each measurement runs in its own
 process so that peak memory is its own; check's time starts after `import ftdata`, whose time is
 printed apart (a fixed cost per run, not per record).
 """
@@ -23,16 +24,19 @@ SYSTEM = "You are a helpful assistant for Acme Cloud customers. Answer briefly a
 WORDS = "the a cloud billing invoice region project key password team export storage limit plan".split()
 
 
-def make_file(path: Path, records: int, seed: int = 0, system: str = SYSTEM, words: list[str] = WORDS) -> None:
-    """A synthetic chat file: one shared system prompt, random user and assistant texts from `words`."""
+def make_file(path: Path, records: int, seed: int = 0, system: str = SYSTEM, words: list[str] = WORDS,
+              flawed: bool = False) -> None:
+    """A synthetic chat file: one shared system prompt, random user and assistant texts from `words`;
+    `flawed`: every answer has weight 2, an error (P008) on every record."""
     rng = random.Random(seed)
     with path.open("w") as f:
         for i in range(records):
             user = " ".join(rng.choices(words, k=rng.randint(8, 40))) + f" #{i}?"
-            answer = " ".join(rng.choices(words, k=rng.randint(30, 150))) + "."
+            answer = {"role": "assistant", "content": " ".join(rng.choices(words, k=rng.randint(30, 150))) + "."}
+            if flawed:
+                answer["weight"] = 2
             f.write(json.dumps({"messages": [{"role": "system", "content": system},
-                                             {"role": "user", "content": user},
-                                             {"role": "assistant", "content": answer}]}) + "\n")
+                                             {"role": "user", "content": user}, answer]}) + "\n")
 
 
 MEASURE = r'''
@@ -54,7 +58,16 @@ else:
     imported = time.perf_counter()
     print("import", imported - start, file=sys.stderr)
     start = imported
-    report = ftdata.check([path], ftdata.Config(select=["F", "S", "P", "T"]), jobs=int(kind.removeprefix("ftdata-j")))
+    config = ftdata.Config(select=["F", "S", "P", "T"])
+    if kind == "ftdata-outputs":  # one process, the rejected file and the JSON report written
+        import os, tempfile
+        from ftdata.output import json_chunks
+        with tempfile.TemporaryDirectory() as folder, open(os.devnull, "w") as devnull:
+            report = ftdata.check([path], config, jobs=1, rejected=os.path.join(folder, "rejected.jsonl"))
+            for chunk in json_chunks(report):
+                devnull.write(chunk)
+    else:
+        report = ftdata.check([path], config, jobs=int(kind.removeprefix("ftdata-j")))
     assert report.records > 0
 elapsed = time.perf_counter() - start
 # children: the workers' peak (each its own process); self: this process's
@@ -90,8 +103,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         small, large = Path(folder) / "n.jsonl", Path(folder) / "2n.jsonl"
+        flawed_small, flawed_large = Path(folder) / "flawed-n.jsonl", Path(folder) / "flawed-2n.jsonl"
         make_file(small, args.records)
         make_file(large, 2 * args.records, seed=1)
+        make_file(flawed_small, args.records, flawed=True)
+        make_file(flawed_large, 2 * args.records, seed=1, flawed=True)
         size_mb = small.stat().st_size / 1e6
         print(f"synthetic chat file: {args.records:,} records, {size_mb:.1f} MB")
         cores = len(os.sched_getaffinity(0))
@@ -110,6 +126,10 @@ def main() -> None:
         _, peak_2n = measure(large, "ftdata-j1")
         print(f"peak RSS of check (1 process): {results['ftdata-j1'][1]:.0f} MB on N records, {peak_2n:.0f} MB on 2N "
               f"records (ratio {peak_2n / results['ftdata-j1'][1]:.2f})")
+        flawed = [measure(path, "ftdata-outputs") for path in (flawed_small, flawed_large)]
+        print(f"peak RSS of check (1 process) with an error on every record, rejected file and JSON report written: "
+              f"{flawed[0][1]:.0f} MB on N records ({flawed[0][0]:.1f} s), {flawed[1][1]:.0f} MB on 2N "
+              f"({flawed[1][0]:.1f} s) (ratio {flawed[1][1] / flawed[0][1]:.2f})")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,19 @@
-"""Rendering a report: text (grouped, with a summary table), json, github annotations, sarif."""
+"""Rendering a report: text (grouped, with a summary table), json, github annotations, sarif.
+
+The machine formats come as chunks of text (`*_chunks`), written one finding at a time, so that a
+report of millions of findings never sits in memory whole; `render_*` joins them for small reports.
+"""
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from typing import Any
+
+import orjson
 
 from . import __name__ as package
 from .catalogue import all_rules
-from .report import Report
+from .report import SCHEMA_VERSION, Report
 
 FORMATS = ("text", "json", "github", "sarif")
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -14,23 +21,68 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def render_json(report: Report) -> str:
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+    return "".join(json_chunks(report))
+
+
+def json_chunks(report: Report) -> Iterator[str]:
+    """The report's JSON (as `json.dumps(report.to_json(), indent=2)` would write it), piece by piece."""
+    yield f'{{\n  "version": {SCHEMA_VERSION},\n  "summary": {_nested(report.summary, 1)},\n  "findings": '
+    yield from _array((f.to_json() for f in report.findings), 1)
+    yield f',\n  "stats": {_nested(report.stats, 1)}\n}}'
+
+
+def _nested(value: Any, level: int) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+
+
+def _array(items: Iterator[dict[str, Any]], level: int) -> Iterator[str]:
+    """A JSON array of items without floats (orjson writes them as json.dumps would, and faster)."""
+    inside = "\n" + "  " * (level + 1)
+    opening = "["
+    for item in items:
+        yield opening + inside + orjson.dumps(item, option=orjson.OPT_INDENT_2).decode().replace("\n", inside)
+        opening = ","
+    yield "[]" if opening == "[" else "\n" + "  " * level + "]"
 
 
 def render_github(report: Report) -> str:
-    lines = []
+    return "".join(github_chunks(report))
+
+
+def github_chunks(report: Report) -> Iterator[str]:
+    newline = ""
     for f in report.findings:
         level = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
         where = ",".join(p for p in (f"file={f.file}" if f.file else "", f"line={f.line}" if f.line else "") if p)
         message = f"{f.field + ': ' if f.field else ''}{f.message}".replace("%", "%25").replace("\n", "%0A")
-        lines.append(f"::{level} {where + ',' if where else ''}title={f.code} {f.name}::{message}")
-    return "\n".join(lines)
+        yield f"{newline}::{level} {where + ',' if where else ''}title={f.code} {f.name}::{message}"
+        newline = "\n"
 
 
 def render_sarif(report: Report, version: str) -> str:
+    return "".join(sarif_chunks(report, version))
+
+
+def sarif_chunks(report: Report, version: str) -> Iterator[str]:
     rules = all_rules()
-    used = sorted({f.code for f in report.findings})
-    results: list[dict[str, Any]] = []
+    used = sorted(report.findings.codes)
+    driver = {
+        "name": package,
+        "version": version,
+        "rules": [
+            {"id": code, "name": rules[code].name, "shortDescription": {"text": rules[code].summary},
+             "fullDescription": {"text": rules[code].doc},
+             "defaultConfiguration": {"level": _SARIF_LEVEL[rules[code].severity]}}
+            for code in used
+        ],
+    }
+    yield ('{\n  "$schema": "https://json.schemastore.org/sarif-2.1.0.json",\n  "version": "2.1.0",\n'
+           f'  "runs": [\n    {{\n      "tool": {{\n        "driver": {_nested(driver, 4)}\n      }},\n      "results": ')
+    yield from _array(_sarif_results(report), 3)
+    yield "\n    }\n  ]\n}"
+
+
+def _sarif_results(report: Report) -> Iterator[dict[str, Any]]:
     for f in report.findings:
         result: dict[str, Any] = {
             "ruleId": f.code,
@@ -47,58 +99,38 @@ def render_sarif(report: Report, version: str) -> str:
                 {"physicalLocation": {"artifactLocation": {"uri": r.file}, **({"region": {"startLine": r.line}} if r.line else {})}}
                 for r in f.related
             ]
-        results.append(result)
-    driver = {
-        "name": package,
-        "version": version,
-        "rules": [
-            {"id": code, "name": rules[code].name, "shortDescription": {"text": rules[code].summary},
-             "fullDescription": {"text": rules[code].doc},
-             "defaultConfiguration": {"level": _SARIF_LEVEL[rules[code].severity]}}
-            for code in used
-        ],
-    }
-    return json.dumps({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{"tool": {"driver": driver}, "results": results}],
-    }, indent=2, ensure_ascii=False)
+        yield result
 
 
 def render_text(report: Report, console, max_per_rule: int = 20) -> None:
     """Findings grouped by rule (the first `max_per_rule` of each), then a summary table."""
     from rich.table import Table
 
-    by_code: dict[str, list] = defaultdict(list)
+    shown: dict[str, list] = defaultdict(list)  # the first of each rule, in report order
+    per_file: dict[str | None, Counter] = defaultdict(Counter)
     for f in report.findings:
-        by_code[f.code].append(f)
+        if len(shown[f.code]) < max_per_rule:
+            shown[f.code].append(f)
+        per_file[f.file][f.severity] += 1
     rules = all_rules()
-    for code, found in by_code.items():
-        rule = rules[code]
-        console.print(f"[{_STYLE[found[0].severity]}]{code} {rule.name}[/] ({len(found)}): {rule.summary}", highlight=False)
-        for f in found[:max_per_rule]:
+    for code, found in shown.items():
+        rule, total = rules[code], report.findings.codes[code]
+        console.print(f"[{_STYLE[found[0].severity]}]{code} {rule.name}[/] ({total}): {rule.summary}", highlight=False)
+        for f in found:
             place = f"{f.file}:{f.line}" if f.line else (f.file or "dataset")
             field = f" [dim]{f.field}[/]" if f.field else ""
             related = f" [dim](see {', '.join(f'{r.file}:{r.line}' for r in f.related[:3])})[/]" if f.related else ""
             console.print(f"  {place}{field}: {f.message}{related}", highlight=False, markup=True, soft_wrap=True)
-        if len(found) > max_per_rule:
-            console.print(f"  [dim]... and {len(found) - max_per_rule} more (--output-format json lists all)[/]")
+        if total > len(found):
+            console.print(f"  [dim]... and {total - len(found)} more (--output-format json lists all)[/]")
     summary = report.summary
     table = Table(title=f"ftdata check ({summary['target']} target)", show_header=True, header_style="bold")
     for column in ("input", "split", "records", "clean", "errors", "warnings", "info"):
         table.add_column(column, justify="left" if column in ("input", "split") else "right")
-    per_file: dict[str | None, Counter] = defaultdict(Counter)
-    rejected_per_file: Counter = Counter()
-    for f in report.findings:
-        per_file[f.file][f.severity] += 1
-    for f in report.findings:
-        if f.index is not None and f.severity == "error":
-            rejected_per_file[(f.file, f.index)] = 1
-    rejected_by_file = Counter(file for file, _ in rejected_per_file)
     for source in summary["inputs"]:
         counts = per_file[source["path"]]
         table.add_row(source["path"], source["split"], str(source["records"]),
-                      str(source["records"] - rejected_by_file[source["path"]]),
+                      str(source["records"] - source["rejected_records"]),
                       str(counts["error"]), str(counts["warning"]), str(counts["info"]))
     if per_file.get(None):
         counts = per_file[None]

@@ -94,18 +94,19 @@ def _spooled(path: Path) -> Iterator[tuple[int, int, bytes]]:
             yield index, line, read(size)
 
 
-def route(spools: list[tuple[str, Path]], rejections: dict[int, list[Finding]],
+def route(spools: list[tuple[str, Path]], rejections: Iterator[tuple[int, list[Finding]]],
           clean: dict[str, Path] | None, rejected: Path | None) -> None:
-    """Write each spooled record (spools of (input, path) in input order) to its input's clean file or
-    to the rejected file."""
+    """Write each spooled record (spools of (input, path) in input order) to its input's clean file or,
+    when it is the next of `rejections` (record index and errors, in input order), to the rejected file."""
+    upcoming = next(rejections, None)
     with _Outputs(clean or {}, rejected) as outputs:
         for source, spool in spools:
             for index, line, raw in _spooled(spool):
-                reasons = rejections.get(index)
-                if reasons is None:
-                    outputs.clean(source, raw)
+                if upcoming is not None and upcoming[0] == index:
+                    outputs.reject(source, line, raw, upcoming[1])
+                    upcoming = next(rejections, None)
                 else:
-                    outputs.reject(source, line, raw, reasons)
+                    outputs.clean(source, raw)
 
 
 class _Outputs:

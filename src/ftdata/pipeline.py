@@ -12,17 +12,18 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .config import Config, Policy, load_config
 from .errors import UsageError
+from .findings import Findings, rejections
 from .outputs import claim_outputs, output_path, route
-from .records import Finding
 from .report import Report
 from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, settle, start_worker, whole
-from .stages.base import Context, InputFile, Stage
+from .stages.base import Context, InputFile, Shard, Stage
 from .stages.read import check_readable
 from .targets import load_target
 
@@ -83,44 +84,50 @@ def check(
     if parallel:
         ctx = settle(ctx, classes)
     stages = [cls(ctx) for cls in classes]  # these finish the run
-    findings: list[Finding] = []
+    reader = stages[0]
+    findings = Findings({source.path: n for n, source in enumerate(inputs)})
     spools: list[tuple[str, Path]] = []
     records = 0
     with tempfile.TemporaryDirectory(prefix="ftdata-") as folder:
         spool_folder = Path(folder) if clean_paths or rejected_path else None
         run = _in_workers if parallel else _in_process
-        for result in run(ctx, shards, stages, spool_folder, workers, progress):
+        for result in run(ctx, shards, stages, spool_folder, workers, progress, findings):
             records += result.records
-            findings += result.findings
+            findings.extend(result.findings)
+            findings.extend(reader.loose)  # this shard's, merged or left in the reader
+            reader.loose.clear()
             if result.spool:
                 spools.append((result.shard.source.path, result.spool))
-        reader = stages[0]
-        findings += reader.loose
         for stage in stages:
             for ref, problem in stage.finish():
                 finding = ctx.finding(problem.code, ref, problem)
                 if finding is not None:
                     stage.counts[problem.code] += 1
                     findings.append(finding)
-        rejections: dict[int, list[Finding]] = {}
-        for finding in findings:
-            if finding.index is not None and finding.severity == "error":
-                rejections.setdefault(finding.index, []).append(finding)
+        rejected_per_input: Counter[str] = Counter()
+        rejected = _counted(rejections(findings), rejected_per_input)
         if spool_folder:
-            route(spools, rejections, clean_paths, rejected_path)
+            route(spools, rejected, clean_paths, rejected_path)
+        for _ in rejected:  # what routing left, or everything when there are no outputs
+            pass
 
-    order = {source.path: n for n, source in enumerate(inputs)}
-    findings.sort(key=lambda f: (order.get(f.file, -1), f.line or 0, f.code))
     stats = {stage.name: s for stage in stages if (s := stage.stats())}
     stats["run"] = {"workers": min(workers, len(shards)) if parallel else 1, "shards": len(shards)}
     return Report(
         findings=findings,
         records=records,
-        rejected_records=len(rejections),
+        rejected_records=rejected_per_input.total(),
         target=ctx.target.name,
-        inputs=[{"path": i.path, "split": i.split, "records": reader.records_per_file.get(i.path, 0)} for i in inputs],
+        inputs=[{"path": i.path, "split": i.split, "records": reader.records_per_file.get(i.path, 0),
+                 "rejected_records": rejected_per_input[i.path]} for i in inputs],
         stats=stats,
     )
+
+
+def _counted(rejected: Iterator[tuple[int, list]], per_input: Counter[str]) -> Iterator[tuple[int, list]]:
+    for index, reasons in rejected:
+        per_input[reasons[0].file] += 1
+        yield index, reasons
 
 
 def _workers(jobs: int) -> int:
@@ -130,29 +137,45 @@ def _workers(jobs: int) -> int:
     return min(cores, _AUTO_WORKERS)
 
 
-def _in_process(ctx, shards, stages, spool_folder, workers, progress) -> Iterator[ShardResult]:
-    """Every shard in this process, through the same stages (their state simply accumulates)."""
+def _in_process(ctx, shards, stages, spool_folder, workers, progress, findings) -> Iterator[ShardResult]:
+    """Every shard in this process, through the same stages (their state simply accumulates); findings
+    go straight to the run's store."""
     for number, shard in enumerate(shards):
-        yield check_shard(shard, stages, spool_folder / f"{number}.spool" if spool_folder else None, progress)
+        yield check_shard(shard, stages, spool_folder / f"{number}.spool" if spool_folder else None, progress, findings)
 
 
-def _in_workers(ctx, shards, stages, spool_folder, workers, progress) -> Iterator[ShardResult]:
-    """Shards in worker processes; their states are merged here in input order as they arrive."""
+def _in_workers(ctx, shards, stages, spool_folder, workers, progress, findings) -> Iterator[ShardResult]:
+    """Shards in worker processes; their states are merged here in input order as they arrive, and their
+    findings come back in the results (not into `findings`, which is in this process)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # HF tokenizers warn when forked otherwise
     method = "fork" if sys.platform == "linux" else "spawn"
     pool = multiprocessing.get_context(method).Pool(min(workers, len(shards)), initializer=start_worker,
                                                     initargs=(ctx, spool_folder))
+    # imap alone hands out every shard at once, and finished results (findings and all) would pile up
+    # while this process merges them: a window of shards in flight keeps memory flat
+    window = threading.Semaphore(2 * workers)
+
+    def numbered() -> Iterator[tuple[int, Shard]]:  # iterated by the pool's feeding thread
+        for item in enumerate(shards):
+            window.acquire()
+            yield item
+
     done: Counter[str] = Counter()  # bytes checked per input, for the progress bar
     records = 0
     with pool:
-        for result in pool.imap(check_in_worker, enumerate(shards)):
-            for stage in stages:
-                if type(stage).merge is not Stage.merge:
-                    stage.merge(result.states[stage.name])
-                stage.counts += result.counts[stage.name]
-            records += result.records
-            path = result.shard.source.path
-            done[path] += result.bytes
-            if progress:
-                progress(path, done[path], records)
-            yield result
+        try:
+            for result in pool.imap(check_in_worker, numbered()):
+                window.release()
+                for stage in stages:
+                    if type(stage).merge is not Stage.merge:
+                        stage.merge(result.states[stage.name])
+                    stage.counts += result.counts[stage.name]
+                records += result.records
+                path = result.shard.source.path
+                done[path] += result.bytes
+                if progress:
+                    progress(path, done[path], records)
+                yield result
+        finally:
+            for _ in shards:  # a feeding thread still waiting must finish for the pool to close
+                window.release()

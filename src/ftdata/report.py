@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EXIT_FINDINGS, EXIT_OK
-from .records import Finding
+from .findings import Findings
 
 SCHEMA_VERSION = 1
 
 
 @dataclass
 class Report:
-    findings: list[Finding]
+    findings: Findings  # iterate it: a large run keeps most of them on disk
     records: int
     rejected_records: int
     target: str
@@ -28,7 +28,7 @@ class Report:
 
     @property
     def counts(self) -> Counter[str]:
-        return Counter(f.severity for f in self.findings)
+        return self.findings.severities
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -42,7 +42,7 @@ class Report:
             "info": counts["info"],
             "target": self.target,
             "inputs": self.inputs,
-            "by_code": dict(sorted(Counter(f.code for f in self.findings).items())),
+            "by_code": dict(sorted(self.findings.codes.items())),
         }
 
     def exit_code(self, strict: bool = False) -> int:

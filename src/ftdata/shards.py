@@ -16,6 +16,7 @@ from itertools import islice, takewhile
 from pathlib import Path
 from typing import Any
 
+from .findings import Findings
 from .outputs import Spool
 from .records import Finding
 from .stages import STAGES
@@ -97,7 +98,7 @@ class ShardResult:
     shard: Shard
     records: int
     bytes: int
-    findings: list[Finding]  # those of its records; dataset-level ones come from finish()
+    findings: list[Finding]  # those of its records (unless sent to a sink); dataset-level ones come from finish()
     states: dict[str, Any]  # stage name -> shard_state()
     counts: dict[str, Counter[str]]
     spool: Path | None = None  # its records' bytes, for the clean and rejected outputs
@@ -124,12 +125,14 @@ def settle(ctx: Context, stages: list[type[Stage]]) -> Context:
 
 
 def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
-                progress: Callable[[str, int, int], None] | None = None) -> ShardResult:
+                progress: Callable[[str, int, int], None] | None = None, sink: Findings | None = None) -> ShardResult:
     """Every record of the shard through every stage's `check`; `stages[0]` is the reader.
 
-    The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
+    Findings go to `sink` as they are found when one is given (in one process a shard can be a whole
+    file, too many findings to hold), else into the result. The stages' states are left in them
+    (the caller takes `shard_state()` when it needs them)."""
     reader, *checks = stages
-    findings: list[Finding] = []
+    findings: list[Finding] | Findings = [] if sink is None else sink
     records = 0
     spool = Spool(spool_path) if spool_path else None
     try:
@@ -139,7 +142,7 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
                 for problem in stage.check(example):
                     stage.add(example, problem)
             if example.findings:
-                findings += example.findings
+                findings.extend(example.findings)
             if spool is not None:
                 spool.add(example)
             if progress and records % _PROGRESS_EVERY == 0:
@@ -147,7 +150,7 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
     finally:
         if spool is not None:
             spool.close()
-    return ShardResult(shard, records, reader.bytes_read, findings, {}, {}, spool_path)
+    return ShardResult(shard, records, reader.bytes_read, findings if sink is None else [], {}, {}, spool_path)
 
 
 # A worker process's run-wide settings, set once when the pool starts it.

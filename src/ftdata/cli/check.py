@@ -8,7 +8,7 @@ import click
 
 from ..config import load_config
 from ..errors import InputError, UsageError
-from ..output import FORMATS, render_github, render_json, render_sarif, render_text
+from ..output import FORMATS, github_chunks, json_chunks, render_text, sarif_chunks
 from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import as_inputs, check
 from ..quality.consistency import schema_validator
@@ -91,17 +91,21 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
         report = check(inputs, config, clean=clean, rejected=rejected, progress=progress, force=force)
     if report_path:
         with atomic_writer(Path(report_path)) as f:
-            f.write(render_json(report).encode() + b"\n")
+            for chunk in json_chunks(report):
+                f.write(chunk.encode())
+            f.write(b"\n")
     if output_format == "text":
         from rich.console import Console
 
         render_text(report, Console(highlight=False))
     else:
-        render = {"json": render_json, "github": render_github,
-                  "sarif": lambda r: render_sarif(r, package_version())}[output_format]
-        text = render(report)
-        if text:
-            click.echo(text)
+        chunks = {"json": json_chunks, "github": github_chunks,
+                  "sarif": lambda r: sarif_chunks(r, package_version())}[output_format](report)
+        end = ""  # a newline after the output, and no line at all for no annotations
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+            end = "\n"
+        sys.stdout.write(end)
     sys.exit(report.exit_code(config.strict))
 
 

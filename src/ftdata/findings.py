@@ -1,0 +1,105 @@
+"""A run's findings in report order: in memory while they are few, on disk once they are many.
+
+A file can have a problem on every record, and a finding held as an object costs about 600 bytes:
+keeping them all would make memory grow with the file. `Findings` keeps up to `memory_limit` of
+them in memory; past that it sorts them into a run file of its own temporary folder, and reading
+merges the runs back in report order. Its counts are kept as findings arrive, so a summary never
+reads the runs.
+"""
+
+import heapq
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import orjson
+
+from .records import Finding, Ref
+
+MEMORY_LIMIT = 50_000
+
+
+class Findings:
+    """Findings sorted by input (in `order`), line, record and code; ties keep the order they came in."""
+
+    def __init__(self, order: dict[str, int], memory_limit: int | None = None):
+        self._order = order
+        self._limit = memory_limit or MEMORY_LIMIT
+        self._held: list[Finding] = []
+        self._held_sorted = True
+        self._runs: list[Path] = []
+        self._folder: tempfile.TemporaryDirectory | None = None  # removed with this object
+        self.severities: Counter[str] = Counter()
+        self.codes: Counter[str] = Counter()
+
+    def _key(self, f: Finding) -> tuple:
+        return self._order.get(f.file, -1), f.line or 0, -1 if f.index is None else f.index, f.code
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            self.append(finding)
+
+    def append(self, finding: Finding) -> None:
+        self.severities[finding.severity] += 1
+        self.codes[finding.code] += 1
+        self._held.append(finding)
+        self._held_sorted = False
+        if len(self._held) >= self._limit:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="ftdata-findings-")
+        path = Path(self._folder.name) / f"{len(self._runs)}.jsonl"
+        self._held.sort(key=self._key)
+        with open(path, "wb") as f:
+            for x in self._held:
+                f.write(orjson.dumps((x.code, x.name, x.severity, x.file, x.line, x.field, x.message,
+                                      [(r.file, r.line, r.index) for r in x.related], x.index)) + b"\n")
+        self._runs.append(path)
+        self._held = []
+
+    def __len__(self) -> int:
+        return self.severities.total()
+
+    def __iter__(self) -> Iterator[Finding]:
+        if not self._held_sorted:
+            self._held.sort(key=self._key)  # stable: equal keys keep their arrival order
+            self._held_sorted = True
+        if not self._runs:
+            return iter(self._held)
+        # heapq.merge takes equal keys from earlier iterables first: arrival order again
+        return heapq.merge(*(_read_run(path) for path in self._runs), self._held, key=self._key)
+
+    def __getitem__(self, item):
+        """Indexing reads every finding when some are on disk: iterate instead over many."""
+        everything = iter(self)  # sorts what is held
+        return self._held[item] if not self._runs else list(everything)[item]
+
+
+def _read_run(path: Path) -> Iterator[Finding]:
+    with open(path, "rb") as f:
+        for line in f:
+            code, name, severity, file, number, field, message, related, index = orjson.loads(line)
+            yield Finding(code, name, severity, file, number, field, message,
+                          tuple(Ref(*r) for r in related), index)
+
+
+def rejections(findings: Iterable[Finding]) -> Iterator[tuple[int, list[Finding]]]:
+    """Each rejected record's index with its errors, in input order.
+
+    A record's findings share its file, line and index, so in report order they are adjacent, and
+    records come in the order of their indices."""
+    current: int | None = None
+    reasons: list[Finding] = []
+    for f in findings:
+        if f.index is None or f.severity != "error":
+            continue
+        if f.index != current:
+            if reasons:
+                yield current, reasons  # type: ignore[misc]
+            current, reasons = f.index, []
+        reasons.append(f)
+    if reasons:
+        yield current, reasons  # type: ignore[misc]
