@@ -74,6 +74,25 @@ def test_workers_report_what_a_serial_run_reports(tmp_path, select, expected):
     assert (sharded_clean, sharded_rejected) == (serial_clean, serial_rejected)
 
 
+def test_sample_weights_are_counted_across_shards(tmp_path):
+    def record(n: int, weight=None) -> str:
+        data = {"messages": [{"role": "user", "content": f"What is {n} + {n}?"},
+                             {"role": "assistant", "content": f"It is {2 * n}."}]}
+        return json.dumps(data if weight is None else {**data, "weight": weight})
+
+    train = tmp_path / "train.jsonl"
+    lines = [record(n, 1.5) for n in range(40)] + [record(n) for n in range(40, 60)] + [record(60, "high")]
+    train.write_text("\n".join(lines) + "\n")
+    serial, *serial_outputs = _run(tmp_path, [str(train)], 1, "serial", target="fireworks", select=["P017"])
+    sharded, *sharded_outputs = _run(tmp_path, [str(train)], 2, "sharded", target="fireworks", select=["P017"])
+    assert sharded["stats"].pop("run")["shards"] > 3
+    serial["stats"].pop("run")
+    assert sharded == serial and sharded_outputs == serial_outputs
+    assert [(f["line"], f["related"]) for f in serial["findings"]] == [
+        (None, [{"file": str(train), "line": 1}, {"file": str(train), "line": 41}]), (61, [])]
+    assert "41 records have a sample weight and 20 have none" in serial["findings"][0]["message"]
+
+
 def test_a_stage_that_cannot_merge_keeps_the_run_serial(tmp_path):
     from ftdata.stages.base import Stage
 

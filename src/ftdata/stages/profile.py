@@ -1,5 +1,6 @@
 """Conversation rules of the selected provider target: roles and their order, content, weights,
-images, preference pairs, and the dataset's size limits. Every threshold comes from the profile."""
+images, preference pairs, sample weights, and the dataset's size limits. Every threshold comes from the
+profile."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +22,15 @@ class ProfileStage(Stage):
         self.roles, self.weight, self.images, self.limits = t["roles"], t["weight"], t["images"], t["limits"]
         self.formats = set(t["formats"])
         self.records = 0
+        # file -> [records with a sample weight, without one, line of the first with, of the first without]
+        self.sample_weights: dict[str, list] = {}
 
     def check(self, example: Example) -> Iterator[Problem]:
         self.records += example.split == "train"
         if example.format is None or example.messages is None:
             return
+        if self.weight["sample"]:
+            yield from self._sample_weight(example)
         target = self.ctx.target.name
         if self.formats and example.format not in self.formats:
             yield Problem("P012", f"target {target} does not accept {example.format} records; "
@@ -95,6 +100,16 @@ class ProfileStage(Stage):
             yield Problem("P010", f"some assistant messages have a weight and {missing.path} has none; "
                                   f"target {self.ctx.target.name} needs all or none", missing.path)
 
+    def _sample_weight(self, example: Example) -> Iterator[Problem]:
+        seen = self.sample_weights.setdefault(example.file, [0, 0, None, None])
+        weighted = "weight" in example.data  # type: ignore[operator]
+        seen[0 if weighted else 1] += 1
+        if seen[2 if weighted else 3] is None:
+            seen[2 if weighted else 3] = example.line
+        weight = example.data.get("weight") if weighted else 1.0  # type: ignore[union-attr]
+        if type(weight) not in (int, float):
+            yield Problem("P017", f"sample weight must be a number, found {weight!r}", "weight")
+
     def _pair(self, example: Example) -> Iterator[Problem]:
         chosen, rejected = example.chosen or [], example.rejected or []
         if chosen and [(m.role, m.content.strip()) for m in chosen] == [(m.role, m.content.strip()) for m in rejected]:
@@ -118,11 +133,18 @@ class ProfileStage(Stage):
         if limit and count > limit:
             yield Problem("P013", f"{count} images in one example; target {self.ctx.target.name} accepts at most {limit}")
 
-    def shard_state(self) -> int:
-        return self.records
+    def shard_state(self) -> tuple[int, dict[str, list]]:
+        return self.records, self.sample_weights
 
-    def merge(self, state: int) -> None:
-        self.records += state
+    def merge(self, state: tuple[int, dict[str, list]]) -> None:
+        records, sample_weights = state
+        self.records += records
+        for file, (weighted, plain, first_weighted, first_plain) in sample_weights.items():
+            seen = self.sample_weights.setdefault(file, [0, 0, None, None])
+            seen[0] += weighted
+            seen[1] += plain
+            seen[2] = seen[2] or first_weighted  # shards merge in input order: the earlier one stays
+            seen[3] = seen[3] or first_plain
 
     def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
         low, high, max_bytes = self.limits["min_examples"], self.limits["max_examples"], self.limits["max_file_bytes"]
@@ -132,6 +154,12 @@ class ProfileStage(Stage):
             yield None, Problem("P014", f"{self.records} examples; target {name} needs at least {low}")
         if high and self.records > high:
             yield None, Problem("P015", f"{self.records} examples; target {name} accepts at most {high}")
+        for file, (weighted, plain, first_weighted, first_plain) in self.sample_weights.items():
+            if weighted and plain:
+                yield Ref(file, None), Problem(
+                    "P017", f"{weighted} records have a sample weight and {plain} have none (first without: line "
+                            f"{first_plain}); target {name} needs it on every record or on none",
+                    "weight", (Ref(file, first_weighted), Ref(file, first_plain)))
         for source in training if max_bytes else []:
             if source.path != "-" and Path(source.path).stat().st_size > max_bytes:
                 size = Path(source.path).stat().st_size
