@@ -93,6 +93,18 @@ def test_sample_weights_are_counted_across_shards(tmp_path):
     assert "41 records have a sample weight and 20 have none" in serial["findings"][0]["message"]
 
 
+def test_spawned_workers_report_what_forked_ones_do(tmp_path, monkeypatch):
+    """macOS and Windows workers start fresh from the pickled context: the same run there, here."""
+    train = tmp_path / "train.jsonl"
+    _defective_file(train)
+    forked = _run(tmp_path, [str(train)], 2, "forked", target="openai", select=[])
+    monkeypatch.setattr(ftdata.pipeline, "START_METHOD", "spawn")
+    spawned = _run(tmp_path, [str(train)], 2, "spawned", target="openai", select=[])
+    for report, *_ in (forked, spawned):
+        report["stats"].get("tokens", {}).pop("cache", None)
+    assert spawned == forked and forked[0]["stats"]["run"]["workers"] == 2
+
+
 def test_a_stage_that_cannot_merge_keeps_the_run_serial(tmp_path):
     from ftdata.stages.base import Stage
 

@@ -31,6 +31,9 @@ Progress = Callable[[str, int, int], None]  # (input path, bytes read, records s
 _SPLIT_NAMES = (("test", re.compile(r"(^|[^a-z])test([^a-z]|$)")),
                 ("val", re.compile(r"(^|[^a-z])(val|valid|validation|dev|eval)([^a-z]|$)")))
 _AUTO_WORKERS = 8
+# fork is cheapest where it is safe; macOS and Windows start workers fresh (their stages rebuilt from the
+# pickled context), which the tests exercise on Linux too
+START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 
 
 def split_of(path: str) -> str:
@@ -148,8 +151,7 @@ def _in_workers(ctx, shards, stages, spool_folder, workers, progress, findings) 
     """Shards in worker processes; their states are merged here in input order as they arrive, and their
     findings come back in the results (not into `findings`, which is in this process)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # HF tokenizers warn when forked otherwise
-    method = "fork" if sys.platform == "linux" else "spawn"
-    pool = multiprocessing.get_context(method).Pool(min(workers, len(shards)), initializer=start_worker,
+    pool = multiprocessing.get_context(START_METHOD).Pool(min(workers, len(shards)), initializer=start_worker,
                                                     initargs=(ctx, spool_folder))
     # imap alone hands out every shard at once, and finished results (findings and all) would pile up
     # while this process merges them: a window of shards in flight keeps memory flat
