@@ -2,7 +2,9 @@
 
     python benchmarks/bench_check.py [--records 200000] [--rounds 3]
 
-Prints seconds and MB/s for: a bare orjson parse per line, a bare json.loads per line, and
+Prints seconds and MB/s for: a bare orjson parse per line, a bare json.loads per line, a floor (orjson
+parse, the duplicate-key test and the compiled schema check, with no canonical record, no rules, no
+reporting: what any validator in Python pays before its own checks), and
 `ftdata.check` with the validation stages only (read, parse, schema, profile, tools), once in one
 process (--jobs 1) and once with a worker per core (the default); then the ratios, and peak RSS of
 check on N and 2N records (flat memory means the two are close), also for a file with an error on
@@ -53,6 +55,16 @@ elif kind == "json":
     with open(path, "rb") as f:
         for line in f:
             json.loads(line)
+elif kind == "floor":  # the least a validator does per record: parse, duplicate-key test, compiled schema
+    import orjson
+    from ftdata.schemas import _compiled
+    valid = _compiled("openai-chat").is_valid
+    start = time.perf_counter()  # after the imports and the schema's compilation, as for check
+    with open(path, "rb") as f:
+        for line in f:
+            data = orjson.loads(line)
+            orjson.dumps(data).count(b":") < line.count(b":")
+            valid(data)
 else:
     import ftdata
     imported = time.perf_counter()
@@ -111,7 +123,7 @@ def main() -> None:
         size_mb = small.stat().st_size / 1e6
         print(f"synthetic chat file: {args.records:,} records, {size_mb:.1f} MB")
         cores = len(os.sched_getaffinity(0))
-        kinds = {"orjson": "orjson", "json": "json", "ftdata-j1": "ftdata, 1 process",
+        kinds = {"orjson": "orjson", "json": "json", "floor": "floor (1 process)", "ftdata-j1": "ftdata, 1 process",
                  "ftdata-j0": f"ftdata, {cores} workers"}
         rounds = [{kind: measure(small, kind) for kind in kinds} for _ in range(args.rounds)]  # interleaved
         results = {kind: min((r[kind] for r in rounds), key=lambda t: t[0]) for kind in kinds}
@@ -119,9 +131,10 @@ def main() -> None:
         for kind, (seconds, peak) in results.items():
             print(f"  {kinds[kind]:<20} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s  peak RSS {peak:6.0f} MB")
         print(f"  (import ftdata, once per run: {min(IMPORT_SECONDS):.2f} s, not included above)")
-        for kind in ("ftdata-j1", "ftdata-j0"):
+        for kind in ("floor", "ftdata-j1", "ftdata-j0"):
             for bare in ("orjson", "json"):
-                print(f"ratio {kinds[kind]} check (validation) / bare {bare} parse: "
+                what = kinds[kind] + ("" if kind == "floor" else " check (validation)")
+                print(f"ratio {what} / bare {bare} parse: "
                       f"{results[kind][0] / results[bare][0]:.2f}x")
         _, peak_2n = measure(large, "ftdata-j1")
         print(f"peak RSS of check (1 process): {results['ftdata-j1'][1]:.0f} MB on N records, {peak_2n:.0f} MB on 2N "

@@ -143,6 +143,9 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
                     stage.add(example, problem)
             if example.findings:
                 findings.extend(example.findings)
+            if sink is not None and reader.loose:  # blank lines and the like: to the sink as well
+                sink.extend(reader.loose)
+                reader.loose.clear()
             if spool is not None:
                 spool.add(example)
             if progress and records % _PROGRESS_EVERY == 0:
