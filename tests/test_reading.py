@@ -12,6 +12,10 @@ GOOD = b'{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", 
 line_bytes = st.one_of(
     st.just(GOOD), st.just(b""), st.just(b"   "), st.just(b"not json"), st.just(b"[1]"), st.just(b'{"a":1,"a":2}'),
     st.just(b"\xef\xbb\xbf" + GOOD), st.just(b'{"text": NaN}'), st.binary(max_size=40),
+    # escapes the fast parser refuses or that decode to odd text (lone surrogates, NUL), in a value and a key
+    st.lists(st.sampled_from([b"\\ud800", b"\\udc00", b"\\ud83d\\ude00", b"\\\\", b"a", b"\\u0000", b'\\"']),
+             min_size=1, max_size=4).map(lambda parts: GOOD.replace(b"Hello", b"".join(parts))
+                                                           .replace(b'"role"', b'"role' + parts[0] + b'"', 1)),
 )
 
 

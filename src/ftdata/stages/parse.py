@@ -5,6 +5,7 @@ the slower diagnosis with the standard library, which can name the column, the k
 """
 
 import json
+import re
 from collections.abc import Iterator
 
 import orjson
@@ -59,6 +60,13 @@ class ParseStage(Stage):
             yield Problem("F001", f"not valid JSON: {e.msg[0].lower() + e.msg[1:]} at column {e.colno}"
                           + (f" of its line {e.lineno}" if e.lineno > 1 else ""))
             return
+        surrogate = _lone_surrogate(data)
+        if surrogate:
+            at = _SURROGATE_ESCAPE.search(text)
+            yield Problem("F001", f"not valid JSON: {at.group(1) if at else 'an escape'} is half of a UTF-16 surrogate "
+                                  f"pair{f' at column {at.start(1) + 1}' if at else ''}, not a character (orjson and "
+                                  "providers refuse it)")
+            return
         if non_finite:
             yield Problem("F009", f"{non_finite[0]} is not a JSON number (providers refuse NaN and Infinity)")
         elif _depth_exceeds(data, 1000):
@@ -93,6 +101,30 @@ def _first_duplicate_key(raw: bytes) -> str | None:
 
     json.loads(raw, object_pairs_hook=pairs)
     return found[0] if found else None
+
+
+# an escaped surrogate that is not half of a high-low pair, after an even run of backslashes (a best
+# guess at where: the parsed data says whether there is one)
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                               r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: object) -> bool:
+    """Whether a key or string holds a surrogate code point: the stdlib decodes an unpaired \\ud800
+    escape into one, which no UTF-8 encoder (and no provider) takes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATES.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _depth_exceeds(value: object, limit: int) -> bool:
