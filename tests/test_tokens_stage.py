@@ -9,7 +9,6 @@ from click.testing import CliRunner
 import ftdata
 from ftdata.cli import main
 from ftdata.config import config_from_table
-from ftdata.errors import UsageError
 from ftdata.tokens import TokenCounter, load_tokenizer
 
 SYSTEM = "You are a support assistant for Acme. Answer in one short sentence."
@@ -81,11 +80,15 @@ def test_bad_reference_is_an_input_error(train, tmp_path):
         ftdata.check([str(train)], config_from_table({"tokens": {"reference": str(tmp_path / "missing.jsonl")}}))
 
 
-def test_online_only_model_tokenizer_needs_a_choice(train):
-    with pytest.raises(UsageError, match="gemini-flash's tokenizer is online-only.*--tokenizer"):
-        ftdata.check([str(train)], config_from_table({"target": "vertex"}))
-    report = ftdata.check([str(train)], config_from_table({"target": "vertex", "tokenizer": "o200k_base"}))
-    assert report.stats["tokens"]["tokenizer"] == "o200k_base"
+def test_online_only_model_tokenizer_is_approximated_and_said_so(train):
+    report = ftdata.check([str(train)], config_from_table({"target": "vertex"}))
+    assert report.stats["tokens"]["tokenizer"] == "o200k_base" and report.stats["tokens"]["approximate"]
+    [message] = [f.message for f in report.findings if f.code == "K006"]
+    assert message.startswith("gemini-flash's tokenizer is online-only (Gemini's tokenizer is served by Vertex AI")
+    assert message.endswith("counted with o200k_base, so lengths, limits and cost are approximate")
+    chosen = ftdata.check([str(train)], config_from_table({"target": "vertex", "tokenizer": "cl100k_base"}))
+    assert chosen.stats["tokens"]["tokenizer"] == "cl100k_base" and not chosen.stats["tokens"]["approximate"]
+    assert "K006" not in chosen.summary["by_code"]
 
 
 def test_cost_command_table_and_json(train):

@@ -149,7 +149,8 @@ def _render_tokens(stats: dict[str, Any], console, cheapest: int = 3) -> None:
     per_record = stats["tokens_per_record"]
     limit = f", limit {stats['limit']:,}" if stats.get("limit") else ""
     model = f" for {stats['model']}" if stats.get("model") and limit else ""
-    console.print(f"[bold]Tokens[/] ({escape(stats['tokenizer'])}{limit}{model}): {stats['total_tokens']:,} total, "
+    approximate = ", approximate" if stats.get("approximate") else ""
+    console.print(f"[bold]Tokens[/] ({escape(stats['tokenizer'])}{approximate}{limit}{model}): {stats['total_tokens']:,} total, "
                   f"{stats['trainable_tokens']:,} trainable", highlight=False)
     if per_record["count"]:
         console.print(f"  per record: p50 {_number(per_record['p50'])}, p95 {_number(per_record['p95'])}, "

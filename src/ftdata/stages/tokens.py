@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..records import Example, Ref
 from ..tokens import cost, reference, stats
 from ..tokens.counting import RecordTokens, TokenCounter
-from ..tokens.models import model_for, tokenizer_spec
+from ..tokens.models import approximate, model_for, tokenizer_spec
 from ..tokens.tokenizers import load_tokenizer
 from .base import Context, Problem, Stage
 
@@ -52,6 +52,7 @@ class TokensStage(Stage):
         super().__init__(ctx)
         self.model = model_for(ctx.config.model, ctx.target.name)
         self.tokenizer = load_tokenizer(tokenizer_spec(ctx.config.tokenizer, self.model))
+        self.approximate = approximate(ctx.config.tokenizer, self.model)
         self.counter = TokenCounter(self.tokenizer, self.options.cache_entries)
         self.limit = self.options.limit or (self.model.training_limit if self.model else None)
         self.prices = cost.load_prices(self.options.prices)  # a bad price table fails before the run
@@ -116,6 +117,9 @@ class TokensStage(Stage):
         return f" of {self.model.key}" if self.model and not self.options.limit else ""
 
     def finish(self) -> Iterable[tuple[Ref | None, Problem]]:
+        if self.approximate and self.model:
+            yield None, Problem("K006", f"{self.model.key}'s tokenizer is online-only ({self.model.note}): counted "
+                                        f"with {self.tokenizer.name}, so lengths, limits and cost are approximate")
         if self.tokenizer.kind == "plain":
             yield None, Problem("K005", f"{self.tokenizer.name} has no chat template: counts cover message "
                                         "contents only, not the template's special tokens")
@@ -149,6 +153,7 @@ class TokensStage(Stage):
         all_messages = np.concatenate([s.messages.numpy() for s in self.splits.values()] or [np.zeros(0, np.uint32)])
         out: dict[str, Any] = {
             "tokenizer": self.tokenizer.name,
+            "approximate": self.approximate,  # the model's own tokenizer is online-only: another counted
             "layout": {"openai": "OpenAI's documented per-message overhead", "template": "the tokenizer's chat template",
                        "plain": "none (no chat template)"}[self.tokenizer.kind],
             "model": self.model.key if self.model else None,

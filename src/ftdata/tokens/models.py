@@ -55,12 +55,11 @@ def model_for(model: str | None, target: str | None) -> ModelInfo | None:
 
 
 def tokenizer_spec(tokenizer: str | None, model: ModelInfo | None) -> str:
-    """--tokenizer, else the model's own; a model whose tokenizer is online-only needs --tokenizer."""
-    if tokenizer:
-        return tokenizer
-    if model is None:
-        return DEFAULT_TOKENIZER
-    if not model.tokenizer:
-        raise UsageError(f"{model.key}'s tokenizer is online-only ({model.note}); pass --tokenizer, "
-                         f"e.g. o200k_base, llama3 or hf:<local dir>, to count approximately")
-    return model.tokenizer
+    """--tokenizer, else the model's own; the default encoding when there is no model or its tokenizer is
+    online-only (`approximate` says so)."""
+    return tokenizer or (model.tokenizer if model else "") or DEFAULT_TOKENIZER
+
+
+def approximate(tokenizer: str | None, model: ModelInfo | None) -> bool:
+    """Whether counts stand in for the model's own: its tokenizer is online-only and none was chosen."""
+    return bool(model and not model.tokenizer and not tokenizer)
