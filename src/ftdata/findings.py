@@ -8,14 +8,13 @@ reads the runs.
 """
 
 import heapq
+import pickle
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import orjson
-
-from .records import Finding, Ref
+from .records import Finding
 
 MEMORY_LIMIT = 50_000
 
@@ -51,12 +50,11 @@ class Findings:
     def _spill(self) -> None:
         if self._folder is None:
             self._folder = tempfile.TemporaryDirectory(prefix="ftdata-findings-")
-        path = Path(self._folder.name) / f"{len(self._runs)}.jsonl"
+        path = Path(self._folder.name) / f"{len(self._runs)}.pickle"
         self._held.sort(key=self._key)
         with open(path, "wb") as f:
-            for x in self._held:
-                f.write(orjson.dumps((x.code, x.name, x.severity, x.file, x.line, x.field, x.message,
-                                      [(r.file, r.line, r.index) for r in x.related], x.index)) + b"\n")
+            for finding in self._held:  # one pickle each, so that reading holds one per run
+                pickle.dump(finding, f, pickle.HIGHEST_PROTOCOL)
         self._runs.append(path)
         self._held = []
 
@@ -80,10 +78,8 @@ class Findings:
 
 def _read_run(path: Path) -> Iterator[Finding]:
     with open(path, "rb") as f:
-        for line in f:
-            code, name, severity, file, number, field, message, related, index = orjson.loads(line)
-            yield Finding(code, name, severity, file, number, field, message,
-                          tuple(Ref(*r) for r in related), index)
+        while f.peek(1):  # a file this process wrote: its own findings, nothing else
+            yield pickle.load(f)
 
 
 def rejections(findings: Iterable[Finding]) -> Iterator[tuple[int, list[Finding]]]:
