@@ -133,6 +133,15 @@ def test_duplicates_two_and_three_shards_equal_one_pass(duplicates_data, table):
     assert_same(DuplicatesStage, ctx, examples, [0, n - 3])  # an empty shard, and a val/test-only one
 
 
+def test_duplicates_verify_budget_spent_merges_exactly(duplicates_data):
+    """The budget is spent in `finish`, over the merged index: shards skip the same candidates as one pass."""
+    ctx, examples = read(duplicates_data, {"duplicates": {"shingle": "word2", "verify-budget": 0.2}})
+    n = len(examples)
+    findings, stats = assert_same(DuplicatesStage, ctx, examples, [n // 2])
+    assert [ref for ref, p in findings if p.code == "D006"] == [None] and stats["unverified_pairs"] > 0
+    assert_same(DuplicatesStage, ctx, examples, [n // 3, 2 * n // 3])
+
+
 def test_duplicates_clusters_cross_the_cut(duplicates_data):
     ctx, examples = read(duplicates_data, {"duplicates": {"shingle": "word2"}})
     cut = len(examples) // 2

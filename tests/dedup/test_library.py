@@ -83,6 +83,29 @@ def test_index_streams_batches_like_one_batch():
     assert whole.clusters() == streamed.clusters() != []
 
 
+def test_verify_budget_passes_over_joined_pairs_and_counts_what_it_skips():
+    texts, _ = planted_corpus(600, seed=5)
+    texts += [t + " again" for t in texts] + [t.replace(" ", "  ") + " more" for t in texts]  # clusters of 3+
+    full = NearDuplicateIndex(shingle="word2")
+    full.add(texts)
+    everything = full.clusters()
+    # fewer checks than candidates, enough once pairs inside a cluster are passed over: the same clusters
+    enough = NearDuplicateIndex(shingle="word2", verify_budget=0.8)
+    enough.add(texts)
+    assert enough.clusters() == everything and enough.candidates > 0.8 * len(texts) and enough.unverified == 0
+    assert len(enough.pairs()) <= 0.8 * len(texts) < len(full.pairs())
+    # too few: some candidates go unchecked, and every cluster found lies within one of the full run's
+    short = NearDuplicateIndex(shingle="word2", verify_budget=0.3)
+    short.add(texts)
+    found = short.clusters()
+    assert short.unverified > 0 and found != everything
+    owner = {m: n for n, cluster in enumerate(everything) for m in cluster}
+    assert all(len({owner[m] for m in cluster}) == 1 for cluster in found)
+    unlimited = NearDuplicateIndex(shingle="word2", verify_budget=-1)
+    unlimited.add(texts)
+    assert unlimited.clusters() == everything and unlimited.unverified == 0
+
+
 def test_candidate_pairs_star_per_bucket_and_union_find():
     keys = np.array([[5, 1], [5, 2], [7, 3], [5, 3]], dtype=np.uint64)
     assert candidate_pairs(keys).tolist() == [[0, 1], [0, 3], [2, 3]]

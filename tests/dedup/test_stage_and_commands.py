@@ -1,4 +1,5 @@
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -64,6 +65,20 @@ def test_dedup_command_writes_kept_records_and_cluster_listing(tmp_path):
     listing = json.loads((tmp_path / "r.json").read_text())
     assert listing["duplicates"]["largest_clusters"][0]["members"] == [f"{source}:3"]
     assert source.read_text().splitlines() == rows  # input untouched
+
+
+def test_dedup_command_warns_when_the_verification_budget_runs_out(tmp_path):
+    words = "cloud billing invoice region key plan".split()  # a tiny vocabulary: LSH pairs nearly everything
+    rng = random.Random(2)
+    source = tmp_path / "data.jsonl"
+    source.write_text("\n".join(_chat(" ".join(rng.choices(words, k=30))) for _ in range(12)) + "\n")
+    (tmp_path / "ftdata.toml").write_text("[duplicates]\nverify-budget = 0.5\n")
+    result = CliRunner().invoke(main, ["dedup", str(source), "--out", str(tmp_path / "out.jsonl"), "--report",
+                                       str(tmp_path / "r.json"), "--config", str(tmp_path / "ftdata.toml")])
+    assert result.exit_code == 0, result.output
+    assert "warning: near-duplicate search stopped at its budget of 6 verified pairs" in result.stderr
+    listing = json.loads((tmp_path / "r.json").read_text())
+    assert "D006" in {f["code"] for f in listing["findings"]} and listing["duplicates"]["unverified_pairs"] > 0
 
 
 @settings(max_examples=60, deadline=None)

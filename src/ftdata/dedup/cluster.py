@@ -33,19 +33,77 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
     pairs.sort(axis=1)
     if not len(pairs):
         return pairs.reshape(0, 2)
-    keys = np.unique(pairs[:, 0].astype(np.uint64) << np.uint64(32) | pairs[:, 1].astype(np.uint64))
+    # distinct by sort + neighbour test: np.unique's hash path grows faster than the pairs here (numpy 2.3:
+    # 0.15 s for 350k pairs, 0.59 s for 740k, 1.7 s for 1.5M; sorting takes 0.02, 0.05 and 0.1 s)
+    keys = pairs[:, 0].astype(np.uint64) << np.uint64(32) | pairs[:, 1].astype(np.uint64)
+    keys.sort()
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     return np.stack(((keys >> np.uint64(32)).astype(np.int64), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)), axis=1)
+
+
+def _jaccard(sets: ShingleSets, i: int, j: int) -> float:
+    a, b = sets.of(i), sets.of(j)
+    shared = len(np.intersect1d(a, b, assume_unique=True))
+    union = len(a) + len(b) - shared
+    return shared / union if union else 1.0
 
 
 def true_jaccard(sets: ShingleSets, pairs: np.ndarray) -> np.ndarray:
     """Jaccard similarity of the shingle sets of each pair (ids index into sets)."""
     out = np.empty(len(pairs), dtype=np.float64)
     for k, (i, j) in enumerate(pairs):
-        a, b = sets.of(i), sets.of(j)
-        shared = len(np.intersect1d(a, b, assume_unique=True))
-        union = len(a) + len(b) - shared
-        out[k] = shared / union if union else 1.0
+        out[k] = _jaccard(sets, i, j)
     return out
+
+
+def shared_bands(keys: np.ndarray, pairs: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """For each pair (ids index into keys), in how many bands its two records have the same key."""
+    out = np.empty(len(pairs), dtype=np.int64)
+    for start in range(0, len(pairs), chunk):  # in chunks: two rows of band keys per pair add up
+        part = pairs[start:start + chunk]
+        out[start:start + chunk] = (keys[part[:, 0]] == keys[part[:, 1]]).sum(axis=1)
+    return out
+
+
+def _rows(pairs: np.ndarray, chunk: int = 4096):
+    """The pairs as Python ints, converted a chunk at a time (a loop that stops early converts little)."""
+    for start in range(0, len(pairs), chunk):
+        yield from pairs[start:start + chunk].tolist()
+
+
+def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget: int) -> tuple[np.ndarray, int]:
+    """The pairs whose true Jaccard reaches threshold, verifying at most `budget` of them, in the given order.
+
+    A pair whose records the pairs verified so far already join is not verified: it would join nothing,
+    so the connected components are those of verifying every pair, as long as the budget lasts. Returns
+    those pairs and how many pairs were left unverified when it ran out (pairs already joined not counted).
+    """
+    parent: dict[int, int] = {}  # of records joined so far; any other record is its own root
+
+    def root(x: int) -> int:
+        while (up := parent.get(x, x)) != x:
+            parent[x] = parent.get(up, up)
+            x = up
+        return x
+
+    found, spent = [], 0
+    for k, (i, j) in enumerate(_rows(pairs)):
+        ri, rj = root(i), root(j)
+        if ri == rj:
+            continue
+        if spent == budget:
+            break
+        spent += 1
+        if _jaccard(sets, i, j) >= threshold:
+            found.append(k)
+            parent[max(ri, rj)] = min(ri, rj)
+    else:
+        return pairs[found], 0
+    rest = pairs[k:]  # components are final now: count the pairs of the rest that would still join two
+    component = np.arange(int(rest.max()) + 1)
+    inside = [x for x in parent if x < len(component)]
+    component[inside] = [root(x) for x in inside]
+    return pairs[found], int(np.count_nonzero(component[rest[:, 0]] != component[rest[:, 1]]))
 
 
 def connected(pairs: np.ndarray) -> list[list[int]]:

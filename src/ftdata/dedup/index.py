@@ -14,6 +14,10 @@ from .shingles import CHAR, WORD, Shingling, ShingleSets, shingle_batch
 
 VERIFY = ("jaccard", "signature", "none")
 LSH_MARGIN = 0.1
+# Default true-Jaccard checks per text (ftdata check's `verify-budget`): real files need at most ~1.2 (FastChat's
+# dummy conversations, one big cluster), a 14-word vocabulary floods LSH with ~17 candidates per text
+# (benchmarks/results/near_cap.txt)
+VERIFY_BUDGET = 5.0
 # "auto" picks from the first batch: texts whose median length is under this many words are
 # compared by character n-grams, which survive edits in short texts; longer ones by word n-grams.
 SHORT_TEXT_WORDS = 30
@@ -36,12 +40,16 @@ class NearDuplicateIndex:
         shingle: str | Shingling = "auto",
         verify: str = "jaccard",
         seed: int = 1,
+        verify_budget: float | None = None,
     ):
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], not {threshold}")
         if verify not in VERIFY:
             raise ValueError(f"verify must be one of {', '.join(VERIFY)}, not {verify!r}")
         self.threshold, self.num_perm, self.verify, self.seed = threshold, num_perm, verify, seed
+        # true-Jaccard checks per text, on average, that pairs() may run; None or negative: no limit
+        self.verify_budget = None if verify_budget is None or verify_budget < 0 else verify_budget
+        self.candidates = self.unverified = 0  # candidate pairs the last pairs() found, and left unverified
         self.shingling = Shingling.parse(shingle) if isinstance(shingle, str) and shingle != "auto" else shingle
         # LSH tuned below the threshold: pairs just above it otherwise slip through the S-curve, and
         # verification removes the extra candidates anyway (benchmarks/results/dedup.txt)
@@ -76,7 +84,7 @@ class NearDuplicateIndex:
         Both must share threshold, permutations, verification and seed. With `shingle="auto"` each shard
         chose from its own first batch; a later one that chose otherwise is kept and noted in `foreign`.
         """
-        settings = ("threshold", "num_perm", "verify", "seed")
+        settings = ("threshold", "num_perm", "verify", "seed", "verify_budget")
         if any(getattr(self, a) != getattr(other, a) for a in settings):
             raise ValueError("cannot merge near-duplicate indexes built with different settings")
         if self.shingling == "auto":
@@ -101,14 +109,31 @@ class NearDuplicateIndex:
         arrays += [a for s in self._sets for a in (s.hashes, s.offsets)]
         return sum(a.nbytes for a in arrays)
 
+    def budget(self) -> int | None:
+        """How many candidate pairs pairs() may verify by true Jaccard (None: all of them)."""
+        return None if self.verify_budget is None else int(self.verify_budget * self.size)
+
     def pairs(self) -> np.ndarray:
-        """Candidate pairs from the LSH buckets, verified as the index was told to."""
+        """Candidate pairs from the LSH buckets, verified as the index was told to.
+
+        With a `verify_budget` (true Jaccard only) and more candidates than it allows (budget per text times
+        texts), candidates are verified in order of the LSH bands they share, most first, and those whose
+        texts verified pairs already join are passed over (they change no cluster). Only the pairs that
+        join clusters come back then; clusters equal verifying every candidate unless the budget runs out,
+        and `unverified` counts the candidates that it left unchecked.
+        """
+        self.candidates = self.unverified = 0
         if not self._keys:
             return np.zeros((0, 2), dtype=np.int64)
         keys = np.concatenate(self._keys)
         ids = np.flatnonzero(np.concatenate(self._has_shingles))  # empty texts are nobody's duplicate
         pairs = cluster.candidate_pairs(keys[ids], ids)
-        if self.verify == "jaccard":
+        self.candidates = len(pairs)
+        budget = self.budget()
+        if self.verify == "jaccard" and budget is not None and len(pairs) > budget:
+            order = np.argsort(-cluster.shared_bands(keys, pairs), kind="stable")  # ties: in id order
+            pairs, self.unverified = cluster.verify_within(self._all_sets(), pairs[order], self.threshold, budget)
+        elif self.verify == "jaccard":
             pairs = pairs[cluster.true_jaccard(self._all_sets(), pairs) >= self.threshold]
         elif self.verify == "signature":
             sigs = np.concatenate(self._sigs)

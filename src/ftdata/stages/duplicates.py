@@ -15,7 +15,7 @@ import numpy as np
 
 from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
-from ..dedup.index import VERIFY, choose_shingling
+from ..dedup.index import VERIFY, VERIFY_BUDGET, choose_shingling
 from ..dedup.shingles import Shingling
 from ..dedup.text import normalise, prompt_text, record_text
 from ..errors import UsageError
@@ -29,6 +29,7 @@ class Options:
     shingle: str = "auto"  # auto, word2, word3, char5...
     num_perm: int = 128  # MinHash permutations
     verify: str = "jaccard"  # jaccard (true similarity), signature (MinHash estimate) or none
+    verify_budget: float = VERIFY_BUDGET  # candidate pairs verified per record, on average (D006); -1: no limit
     near: bool = True  # look for near-duplicates at all (exact ones are always found)
     casefold: bool = False  # exact duplicates ignore case too
     keep: str = "first"  # first, longest, or a top-level field whose highest value is kept
@@ -44,6 +45,8 @@ class DuplicatesStage(Stage):
         o = self.options
         if not 0 < o.threshold <= 1:
             raise UsageError(f"[tool.ftdata.duplicates]: threshold must be in (0, 1], not {o.threshold}")
+        if math.isnan(o.verify_budget):
+            raise UsageError("[tool.ftdata.duplicates]: verify-budget must be pairs per record (-1: no limit), not nan")
         if o.verify not in VERIFY:
             raise UsageError(f"[tool.ftdata.duplicates]: verify must be one of {', '.join(VERIFY)}, not {o.verify!r}")
         if o.shingle != "auto":
@@ -53,7 +56,7 @@ class DuplicatesStage(Stage):
                 raise UsageError(f"[tool.ftdata.duplicates]: {e}") from None
         near = o.near and (ctx.policy.enabled("D002") or ctx.policy.enabled("D005"))
         self.finder = DuplicateFinder(near=near, threshold=o.threshold, num_perm=o.num_perm,
-                                      shingle=o.shingle, verify=o.verify)
+                                      shingle=o.shingle, verify=o.verify, verify_budget=o.verify_budget)
         self.files: list[str] = []
         self._file_ids: dict[str, int] = {}
         self.file_of, self.lines, self.indices = array("H"), array("L"), array("q")
@@ -130,6 +133,12 @@ class DuplicatesStage(Stage):
         for position, first in self.resolution.repeated_prompts:
             yield self.ref(position), Problem("D003", "same prompt as an earlier record, with a different answer",
                                               related=(self.ref(first),))
+        index = self.finder.index
+        if index is not None and index.unverified:
+            yield None, Problem("D006", f"near-duplicate search stopped at its budget of {index.budget():,} verified pairs "
+                                        f"(verify-budget = {self.options.verify_budget:g} per record): "
+                                        f"{index.unverified:,} of {index.candidates:,} candidate pairs were skipped, "
+                                        "so near-duplicate findings (D002, D005) are a lower bound")
 
     def _shingling(self) -> str | None:
         index = self.finder.index
@@ -153,6 +162,8 @@ class DuplicatesStage(Stage):
             "leaked": sum(r.leak for r in resolution.removals),
             "repeated_prompts": len(resolution.repeated_prompts),
             "duplicate_share": round(len(resolution.removals) / records, 4) if records else 0.0,
+            "candidate_pairs": index.candidates if index else 0,
+            "unverified_pairs": index.unverified if index else 0,
             "largest_clusters": [
                 {"kind": kind, "size": len(c), "kept": self._where(c[0]), "members": [self._where(m) for m in c[1:]]}
                 for c, kind in zip(listed, resolution.kinds)
@@ -160,6 +171,7 @@ class DuplicatesStage(Stage):
             "settings": {
                 "threshold": self.options.threshold, "shingle": self._shingling(),
                 "num_perm": self.options.num_perm, "verify": self.options.verify,
+                "verify_budget": self.options.verify_budget,
                 "lsh_bands": index.bands if index else None, "lsh_rows": index.rows if index else None,
             },
             "bytes_per_record": round(self.finder.nbytes() / records) if records else 0,
