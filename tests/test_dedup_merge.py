@@ -135,7 +135,7 @@ def test_duplicates_two_and_three_shards_equal_one_pass(duplicates_data, table):
 
 def test_duplicates_verify_budget_spent_merges_exactly(duplicates_data):
     """The budget is spent in `finish`, over the merged index: shards skip the same candidates as one pass."""
-    ctx, examples = read(duplicates_data, {"duplicates": {"shingle": "word2", "verify-budget": 0.2}})
+    ctx, examples = read(duplicates_data, {"duplicates": {"shingle": "word2", "verify-budget": 0.2, "verify-min": 0}})
     n = len(examples)
     findings, stats = assert_same(DuplicatesStage, ctx, examples, [n // 2])
     assert [ref for ref, p in findings if p.code == "D006"] == [None] and stats["unverified_pairs"] > 0

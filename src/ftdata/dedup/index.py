@@ -18,6 +18,8 @@ LSH_MARGIN = 0.1
 # dummy conversations, one big cluster), a 14-word vocabulary floods LSH with ~17 candidates per text
 # (benchmarks/results/near_cap.txt)
 VERIFY_BUDGET = 5.0
+# ...but never fewer checks than this (about half a second): a small file is always checked in full
+VERIFY_MIN = 100_000
 # "auto" picks from the first batch: texts whose median length is under this many words are
 # compared by character n-grams, which survive edits in short texts; longer ones by word n-grams.
 SHORT_TEXT_WORDS = 30
@@ -41,6 +43,7 @@ class NearDuplicateIndex:
         verify: str = "jaccard",
         seed: int = 1,
         verify_budget: float | None = None,
+        verify_min: int = 0,
     ):
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], not {threshold}")
@@ -49,6 +52,7 @@ class NearDuplicateIndex:
         self.threshold, self.num_perm, self.verify, self.seed = threshold, num_perm, verify, seed
         # true-Jaccard checks per text, on average, that pairs() may run; None or negative: no limit
         self.verify_budget = None if verify_budget is None or verify_budget < 0 else verify_budget
+        self.verify_min = verify_min  # checks the budget always allows, however few the texts
         self.candidates = self.unverified = 0  # candidate pairs the last pairs() found, and left unverified
         self.shingling = Shingling.parse(shingle) if isinstance(shingle, str) and shingle != "auto" else shingle
         # LSH tuned below the threshold: pairs just above it otherwise slip through the S-curve, and
@@ -84,7 +88,7 @@ class NearDuplicateIndex:
         Both must share threshold, permutations, verification and seed. With `shingle="auto"` each shard
         chose from its own first batch; a later one that chose otherwise is kept and noted in `foreign`.
         """
-        settings = ("threshold", "num_perm", "verify", "seed", "verify_budget")
+        settings = ("threshold", "num_perm", "verify", "seed", "verify_budget", "verify_min")
         if any(getattr(self, a) != getattr(other, a) for a in settings):
             raise ValueError("cannot merge near-duplicate indexes built with different settings")
         if self.shingling == "auto":
@@ -111,7 +115,7 @@ class NearDuplicateIndex:
 
     def budget(self) -> int | None:
         """How many candidate pairs pairs() may verify by true Jaccard (None: all of them)."""
-        return None if self.verify_budget is None else int(self.verify_budget * self.size)
+        return None if self.verify_budget is None else max(int(self.verify_budget * self.size), self.verify_min)
 
     def pairs(self) -> np.ndarray:
         """Candidate pairs from the LSH buckets, verified as the index was told to.

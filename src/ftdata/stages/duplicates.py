@@ -15,7 +15,7 @@ import numpy as np
 
 from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
-from ..dedup.index import VERIFY, VERIFY_BUDGET, choose_shingling
+from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling
 from ..dedup.shingles import Shingling
 from ..dedup.text import normalise, prompt_text, record_text
 from ..errors import UsageError
@@ -30,6 +30,7 @@ class Options:
     num_perm: int = 128  # MinHash permutations
     verify: str = "jaccard"  # jaccard (true similarity), signature (MinHash estimate) or none
     verify_budget: float = VERIFY_BUDGET  # candidate pairs verified per record, on average (D006); -1: no limit
+    verify_min: int = VERIFY_MIN  # ...and at least this many in all, so that small files are checked in full
     near: bool = True  # look for near-duplicates at all (exact ones are always found)
     casefold: bool = False  # exact duplicates ignore case too
     keep: str = "first"  # first, longest, or a top-level field whose highest value is kept
@@ -56,7 +57,8 @@ class DuplicatesStage(Stage):
                 raise UsageError(f"[tool.ftdata.duplicates]: {e}") from None
         near = o.near and (ctx.policy.enabled("D002") or ctx.policy.enabled("D005"))
         self.finder = DuplicateFinder(near=near, threshold=o.threshold, num_perm=o.num_perm,
-                                      shingle=o.shingle, verify=o.verify, verify_budget=o.verify_budget)
+                                      shingle=o.shingle, verify=o.verify, verify_budget=o.verify_budget,
+                                      verify_min=o.verify_min)
         self.files: list[str] = []
         self._file_ids: dict[str, int] = {}
         self.file_of, self.lines, self.indices = array("H"), array("L"), array("q")
@@ -136,7 +138,8 @@ class DuplicatesStage(Stage):
         index = self.finder.index
         if index is not None and index.unverified:
             yield None, Problem("D006", f"near-duplicate search stopped at its budget of {index.budget():,} verified pairs "
-                                        f"(verify-budget = {self.options.verify_budget:g} per record): "
+                                        f"(verify-budget = {self.options.verify_budget:g} per record, at least "
+                                        f"verify-min = {self.options.verify_min:,}): "
                                         f"{index.unverified:,} of {index.candidates:,} candidate pairs were skipped, "
                                         "so near-duplicate findings (D002, D005) are a lower bound")
 
@@ -171,7 +174,7 @@ class DuplicatesStage(Stage):
             "settings": {
                 "threshold": self.options.threshold, "shingle": self._shingling(),
                 "num_perm": self.options.num_perm, "verify": self.options.verify,
-                "verify_budget": self.options.verify_budget,
+                "verify_budget": self.options.verify_budget, "verify_min": self.options.verify_min,
                 "lsh_bands": index.bands if index else None, "lsh_rows": index.rows if index else None,
             },
             "bytes_per_record": round(self.finder.nbytes() / records) if records else 0,
