@@ -60,8 +60,7 @@ class ParseStage(Stage):
             yield Problem("F001", f"not valid JSON: {e.msg[0].lower() + e.msg[1:]} at column {e.colno}"
                           + (f" of its line {e.lineno}" if e.lineno > 1 else ""))
             return
-        surrogate = _lone_surrogate(data)
-        if surrogate:
+        if _lone_surrogate(data):
             at = _SURROGATE_ESCAPE.search(text)
             yield Problem("F001", f"not valid JSON: {at.group(1) if at else 'an escape'} is half of a UTF-16 surrogate "
                                   f"pair{f' at column {at.start(1) + 1}' if at else ''}, not a character (orjson and "
