@@ -117,3 +117,13 @@ def test_band_keys_equal_only_for_equal_rows():
     keys = band_keys(sigs, bands=2, rows=2)
     assert keys[0, 0] == keys[1, 0] and keys[0, 1] != keys[1, 1]
     assert keys[0, 0] != keys[2, 0] and keys[0, 1] == keys[2, 1]
+
+
+def test_lsh_params_are_datasketchs_without_importing_it():
+    from datasketch.lsh import _optimal_param
+
+    from ftdata.dedup.minhash import lsh_params
+
+    for num_perm in (32, 128, 256):
+        for threshold in (0.3, 0.45, 0.5, 0.6, 0.7, 0.85, 0.95):
+            assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5), (threshold, num_perm)

@@ -21,8 +21,8 @@ from .shingles import ShingleSets, mix64
 if TYPE_CHECKING:
     from datasketch import LeanMinHash
 
-# datasketch is imported where it is used: importing it loads scipy (~0.7 s), which a run without the
-# near-duplicate stages (a validation-only pre-commit hook, `ftdata rules`) should not pay for.
+# datasketch is imported only by `lean()`: importing it loads scipy (~0.8 s), which no check should pay
+# for. Its permutations and LSH parameters are computed here the way it computes them (tests compare).
 
 SCHEME = "affine32"  # datasketch 2.x scheme; 1.x signatures differ (store it with any cached signature)
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -30,11 +30,11 @@ _EMPTY = np.uint32(0xFFFFFFFF)
 
 @cache
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """datasketch's own affine permutations (a odd, b) for this size and seed."""
-    from datasketch import MinHash
-
-    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
-    return a.astype(np.uint32), b.astype(np.uint32)
+    """datasketch's affine permutations (a odd, b) for this size and seed: its draws from the same generator."""
+    generator = np.random.RandomState(seed)
+    a = generator.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
 
 
 def fmix32(h: np.ndarray) -> np.ndarray:
@@ -72,11 +72,25 @@ def lean(signature: np.ndarray, seed: int = 1) -> "LeanMinHash":
     return LeanMinHash(seed=seed, hashvalues=signature, scheme=SCHEME)
 
 
+@cache
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """datasketch's (bands, rows) minimising false positives + false negatives around threshold."""
-    from datasketch.lsh import _optimal_param
+    """datasketch's (bands, rows): the first, in its order, minimising half the false-positive area below
+    `threshold` plus half the false-negative area above it, under the S-curve 1 - (1 - s**rows)**bands.
 
-    return _optimal_param(threshold, num_perm, 0.5, 0.5)
+    The curve is a polynomial of degree bands * rows <= num_perm, which Gauss-Legendre quadrature with
+    num_perm // 2 + 1 nodes integrates exactly (datasketch asks scipy's adaptive quad)."""
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)  # on [-1, 1]
+    low, low_weights = threshold * (nodes + 1) / 2, threshold / 2 * weights  # on [0, threshold]
+    high, high_weights = threshold + (1 - threshold) * (nodes + 1) / 2, (1 - threshold) / 2 * weights
+    best, choice = float("inf"), (0, 0)
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            false_positive = np.dot(low_weights, 1 - (1 - low ** rows) ** bands)
+            false_negative = np.dot(high_weights, (1 - high ** rows) ** bands)
+            error = 0.5 * false_positive + 0.5 * false_negative
+            if error < best:
+                best, choice = error, (bands, rows)
+    return choice
 
 
 @cache

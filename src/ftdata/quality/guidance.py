@@ -7,24 +7,15 @@ capped counter of short labels and one of system prompts.
 import difflib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .contradictions import is_label
+from .distinct import DistinctCounter
 from .text import digest, normalise, snippet
-
-if TYPE_CHECKING:
-    from datasketch import HyperLogLogPlusPlus
 
 # From the seeds: "Minimum 500 examples, recommended 1,000-5,000"; below 500 results are inconsistent.
 TOO_FEW = 500
 RECOMMENDED = 1000
 _CAP = 1000  # distinct labels or system prompts tracked before a counter stops growing
-
-
-def _prompt_sketch() -> "HyperLogLogPlusPlus":
-    from datasketch import HyperLogLogPlusPlus  # imported when used: it loads scipy (~0.7 s)
-
-    return HyperLogLogPlusPlus(p=14)
 
 
 @dataclass
@@ -37,7 +28,7 @@ class DatasetTally:
     label_overflow: bool = False
     systems: Counter = field(default_factory=Counter)
     system_text: dict[int, str] = field(default_factory=dict)
-    prompts: "HyperLogLogPlusPlus" = field(default_factory=_prompt_sketch)
+    prompts: DistinctCounter = field(default_factory=DistinctCounter)
     prompted: int = 0
 
     def add(self, split: str, system: str, has_user: bool, prompt_hash: int | None, answer: str | None) -> None:
@@ -52,7 +43,7 @@ class DatasetTally:
                 self.systems[key] += 1
                 self.system_text.setdefault(key, system[:2000])
         if prompt_hash is not None:
-            self.prompts.update(prompt_hash.to_bytes(8, "little"))
+            self.prompts.add(prompt_hash)
             self.prompted += 1
         if answer is not None:
             self.with_answer += 1
