@@ -105,6 +105,16 @@ def test_spawned_workers_report_what_forked_ones_do(tmp_path, monkeypatch):
     assert spawned == forked and forked[0]["stats"]["run"]["workers"] == 2
 
 
+def test_no_stage_overrides_run():
+    """check_shard runs each record through every stage's `check` in one loop, as chained `Stage.run`s
+    would (convert, cost and split chain them): a stage with its own `run` would act differently there."""
+    from ftdata.stages import STAGES
+    from ftdata.stages.base import Stage
+    from ftdata.stages.read import ReadStage
+
+    assert [cls.__name__ for cls in (ReadStage, *STAGES) if cls.run is not Stage.run] == []
+
+
 def test_a_stage_that_cannot_merge_keeps_the_run_serial(tmp_path):
     from ftdata.stages.base import Stage
 
