@@ -20,6 +20,7 @@ class ProfileStage(Stage):
         super().__init__(ctx)
         t = ctx.target
         self.roles, self.weight, self.images, self.limits = t["roles"], t["weight"], t["images"], t["limits"]
+        self.preference = t["preference"]
         self.formats = set(t["formats"])
         self.records = 0
         # file -> [records with a sample weight, without one, line of the first with, of the first without]
@@ -73,10 +74,21 @@ class ProfileStage(Stage):
                 elif m.role in _LEADING and i > 0 and roles[i - 1] in _LEADING:
                     yield Problem("P006", f"more than one {m.role} message at the start", m.path)
         if self.roles["alternate"]:
-            turns = [m for m in messages if m.role in ("user", "assistant")]
-            for before, after in zip(turns, turns[1:]):
-                if before.role == after.role:
-                    yield Problem("P005", f"two {after.role} turns in a row ({before.path} and {after.path})", after.path)
+            before = None
+            for m in messages:
+                if m.role == "tool":  # tool results answer a call: the assistant speaks again after them
+                    before = None
+                elif m.role in ("user", "assistant"):
+                    if before is not None and before.role == m.role:
+                        yield Problem("P005", f"two {m.role} turns in a row ({before.path} and {m.path})", m.path)
+                    before = m
+        if self.roles["no_repeats"]:  # tool after tool too; the checks above already cover their own roles
+            covered = ({"user", "assistant"} if self.roles["alternate"] else set()) | \
+                (set(_LEADING) if self.roles["system_first_only"] else set())
+            for before, after in zip(messages, messages[1:]):
+                if before.role == after.role and after.role not in covered:
+                    yield Problem("P005", f"two {after.role or 'unknown'} turns in a row ({before.path} and {after.path})",
+                                  after.path)
         last = self.roles["last"]
         if last and not preference and messages and messages[-1].role != last:
             yield Problem("P004", f"conversation ends with {messages[-1].role or 'an unknown role'}, "
@@ -112,6 +124,16 @@ class ProfileStage(Stage):
 
     def _pair(self, example: Example) -> Iterator[Problem]:
         chosen, rejected = example.chosen or [], example.rejected or []
+        if self.preference["single_output"]:
+            for answer in (chosen, rejected):
+                if len(answer) != 1 or answer[0].role != "assistant":
+                    where = answer[0].path.split("[")[0] if answer else None
+                    found = ", ".join(m.role or "unknown" for m in answer) or "none"
+                    yield Problem("P018", f"target {self.ctx.target.name} needs exactly one assistant message as each "
+                                          f"answer of a pair; found: {found}", where)
+            if example.messages and example.messages[-1].role == "assistant":
+                yield Problem("P018", f"the prompt of a pair ends with an assistant message; target "
+                                      f"{self.ctx.target.name} needs it to end before the answer", example.messages[-1].path)
         if chosen and [(m.role, m.content.strip()) for m in chosen] == [(m.role, m.content.strip()) for m in rejected]:
             yield Problem("P011", "chosen and rejected answers are identical: the pair teaches no preference",
                           chosen[0].path.split("[")[0])

@@ -29,6 +29,11 @@ class ToolsStage(Stage):
         if not self.rules["allowed"]:
             yield Problem("T009", f"target {self.ctx.target.name} does not train on tool calls")
             return
+        if not self.rules["content_with_calls"]:
+            for m in messages:
+                if m.tool_calls and m.content.strip():
+                    yield Problem("T010", f"{m.role} message has both text and tool calls; target "
+                                          f"{self.ctx.target.name} takes one or the other", m.content_path)
         declared = dict(self._declared(example))
         for name, problem in declared.items():
             if isinstance(problem, Problem):
