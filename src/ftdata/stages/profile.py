@@ -73,6 +73,11 @@ class ProfileStage(Stage):
                     yield Problem("P006", f"{m.role} message after the conversation started (turn {i + 1})", m.path)
                 elif m.role in _LEADING and i > 0 and roles[i - 1] in _LEADING:
                     yield Problem("P006", f"more than one {m.role} message at the start", m.path)
+        elif not self.roles["system_after_assistant"]:
+            for i, m in enumerate(messages[1:], 1):
+                if m.role in _LEADING and roles[i - 1] in ("assistant", "tool"):
+                    yield Problem("P006", f"{m.role} message right after an {roles[i - 1]} turn (turn {i + 1}); target "
+                                          f"{self.ctx.target.name} takes one only after a user or system turn", m.path)
         if self.roles["alternate"]:
             before = None
             for m in messages:
