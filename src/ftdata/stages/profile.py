@@ -156,9 +156,22 @@ class ProfileStage(Stage):
                 scheme = urlparse(url).scheme
                 if scheme not in self.images["url_schemes"]:
                     yield Problem("P013", f"image URL scheme {scheme or '(none)'!r} is not one of {', '.join(self.images['url_schemes'])}", m.content_path)
+                elif scheme == "data":
+                    yield from self._embedded(url, m.content_path)
         limit = self.images["max_per_example"]
         if limit and count > limit:
             yield Problem("P013", f"{count} images in one example; target {self.ctx.target.name} accepts at most {limit}")
+
+    def _embedded(self, url: str, field: str) -> Iterator[Problem]:
+        """The type and decoded size of an image held in a data: URL, against the target's limits."""
+        header, _, payload = url.partition(",")
+        kind = header.removeprefix("data:").split(";")[0].removeprefix("image/")
+        types, limit = self.images["types"], self.images["max_bytes"]
+        if types and kind not in types:
+            yield Problem("P013", f"image type {kind or '(none)'!r} is not one of {', '.join(types)}", field)
+        size = len(payload) * 3 // 4 - payload[-2:].count("=") if ";base64" in header else len(payload)
+        if limit and size > limit:
+            yield Problem("P013", f"image is {size:,} bytes; target {self.ctx.target.name} accepts at most {limit:,}", field)
 
     def shard_state(self) -> tuple[int, dict[str, list]]:
         return self.records, self.sample_weights
