@@ -76,7 +76,8 @@ class ProfileStage(Stage):
         elif not self.roles["system_after_assistant"]:
             for i, m in enumerate(messages[1:], 1):
                 if m.role in _LEADING and roles[i - 1] in ("assistant", "tool"):
-                    yield Problem("P006", f"{m.role} message right after an {roles[i - 1]} turn (turn {i + 1}); target "
+                    after = "an assistant" if roles[i - 1] == "assistant" else "a tool"
+                    yield Problem("P006", f"{m.role} message right after {after} turn (turn {i + 1}); target "
                                           f"{self.ctx.target.name} takes one only after a user or system turn", m.path)
         if self.roles["alternate"]:
             before = None
