@@ -97,8 +97,6 @@ def check(
         for result in run(ctx, shards, stages, spool_folder, workers, progress, findings):
             records += result.records
             findings.extend(result.findings)
-            findings.extend(reader.loose)  # this shard's, merged or left in the reader
-            reader.loose.clear()
             if result.spool:
                 spools.append((result.shard.source.path, result.spool))
         for stage in stages:

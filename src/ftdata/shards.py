@@ -128,9 +128,9 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
                 progress: Callable[[str, int, int], None] | None = None, sink: Findings | None = None) -> ShardResult:
     """Every record of the shard through every stage's `check`; `stages[0]` is the reader.
 
-    Findings go to `sink` as they are found when one is given (in one process a shard can be a whole
-    file, too many findings to hold), else into the result. The stages' states are left in them
-    (the caller takes `shard_state()` when it needs them)."""
+    Findings, the reader's loose ones (blank lines, a BOM, a broken array) too, go to `sink` as they are
+    found when one is given (in one process a shard can be a whole file, too many findings to hold), else
+    into the result. The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
     reader, *checks = stages
     findings: list[Finding] | Findings = [] if sink is None else sink
     records = 0
@@ -143,8 +143,8 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
                     stage.add(example, problem)
             if example.findings:
                 findings.extend(example.findings)
-            if sink is not None and reader.loose:  # blank lines and the like: to the sink as well
-                sink.extend(reader.loose)
+            if reader.loose:
+                findings.extend(reader.loose)
                 reader.loose.clear()
             if spool is not None:
                 spool.add(example)
@@ -153,6 +153,8 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
     finally:
         if spool is not None:
             spool.close()
+    findings.extend(reader.loose)  # those after the shard's last record
+    reader.loose.clear()
     return ShardResult(shard, records, reader.bytes_read, findings if sink is None else [], {}, {}, spool_path)
 
 

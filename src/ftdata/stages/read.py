@@ -111,12 +111,10 @@ class ReadStage(Stage):
             if not self.records_per_file.get(source.path):
                 yield Ref(source.path, None), Problem("F012", "no records in this input")
 
-    def shard_state(self) -> tuple[list, dict[str, int]]:
-        return self.loose, self.records_per_file
+    def shard_state(self) -> dict[str, int]:
+        return self.records_per_file  # loose findings leave with the shard's (check_shard)
 
-    def merge(self, state: tuple[list, dict[str, int]]) -> None:
-        loose, records_per_file = state
-        self.loose += loose
+    def merge(self, records_per_file: dict[str, int]) -> None:
         for path, count in records_per_file.items():
             self.records_per_file[path] = self.records_per_file.get(path, 0) + count
 
