@@ -6,6 +6,7 @@ from. Each message keeps the field path it was read from, so a finding about it 
 as the user wrote it (`conversations[3].value`), not ftdata's internal shape.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,9 +68,9 @@ class Message:
     source_role: str | None = None  # the role as written (`gpt`, `model`, `human`)
     weight: Any = None
     name: str | None = None
-    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_calls: Sequence[ToolCall] = ()  # read-only: a plain message shares the empty default
     tool_call_id: str | None = None
-    images: list[str] = field(default_factory=list)  # image URLs or data: URIs
+    images: Sequence[str] = ()  # image URLs or data: URIs
     has_content: bool = True  # False when the content field is absent or null
 
 

@@ -38,20 +38,20 @@ def text_of(content: Any) -> tuple[str, list[str]]:
 _ROLE_AND_CONTENT = frozenset(("role", "content"))
 
 
-def read_openai_message(m: Any, path: str) -> Message:
+def read_openai_message(m: Any, path: str, content_path: str) -> Message:
     if not isinstance(m, dict):
         return Message(role="", content="", path=path, content_path=path, has_content=False)
     get = m.get  # this runs for every message of every record: the common case stays short
     content, role = get("content"), get("role")
     if type(content) is str and type(role) is str and m.keys() <= _ROLE_AND_CONTENT:
-        return Message(role, content, path, path + ".content", role)
+        return Message(role, content, path, content_path, role)
     text, images = (content, []) if type(content) is str else text_of(content)
     if type(role) is not str:
         role = ""
     tool_calls, legacy = get("tool_calls"), get("function_call")
     calls = _tool_calls(tool_calls, legacy, path) if tool_calls or legacy else []
     name, call_id = get("name"), get("tool_call_id")
-    return Message(role, text, path, path + ".content", role, get("weight"), name if type(name) is str else None,
+    return Message(role, text, path, content_path, role, get("weight"), name if type(name) is str else None,
                    calls, call_id if type(call_id) is str else None, images, content is not None)
 
 
@@ -69,7 +69,19 @@ def _tool_calls(tool_calls: Any, legacy: Any, path: str) -> list[ToolCall]:
 def read_openai_messages(value: Any, path: str) -> list[Message]:
     if not isinstance(value, list):
         return []
-    return [read_openai_message(m, f"{path}[{i}]") for i, m in enumerate(value)]
+    return [read_openai_message(m, *where) for m, where in zip(value, _message_paths(path, len(value)))]
+
+
+_PATHS: dict[str, list[tuple[str, str]]] = {}
+
+
+def _message_paths(prefix: str, count: int) -> list[tuple[str, str]]:
+    """(path, content path) of the first `count` messages under `prefix`, made once and shared by every
+    record: formatting them per message cost as much as reading the message."""
+    paths = _PATHS.setdefault(prefix, [])
+    for i in range(len(paths), count):
+        paths.append((f"{prefix}[{i}]", f"{prefix}[{i}].content"))
+    return paths
 
 
 def write_openai_message(msg: Message) -> dict:

@@ -11,6 +11,7 @@ from ..records import Example, Message, Ref
 from .base import Problem, Stage
 
 _LEADING = ("system", "developer")
+_CLEAN_ORDERS = 4096  # role orders remembered as passing, per stage
 
 
 class ProfileStage(Stage):
@@ -21,6 +22,8 @@ class ProfileStage(Stage):
         t = ctx.target
         self.roles, self.weight, self.images, self.limits = t["roles"], t["weight"], t["images"], t["limits"]
         self.preference = t["preference"]
+        self.allowed_roles = frozenset(self.roles["allowed"])
+        self.clean_orders: set[tuple] = set()
         self.formats = set(t["formats"])
         self.records = 0
         # file -> [records with a sample weight, without one, line of the first with, of the first without]
@@ -40,20 +43,30 @@ class ProfileStage(Stage):
             return
         preference = example.is_preference
         everything = example.messages + (example.chosen or []) + (example.rejected or []) if preference else example.messages
-        allowed = self.roles["allowed"]
+        allowed = self.allowed_roles
         weighted = images = False
         for m in everything:  # the per-message rules inline: this loop runs for every message of every record
             if m.role not in allowed:
                 shown = m.source_role if m.source_role is not None else m.role
                 yield Problem("P001", f"role {shown!r} is not accepted by target {target}; "
-                                      f"accepted: {', '.join(allowed)}", m.path)
+                                      f"accepted: {', '.join(self.roles['allowed'])}", m.path)
             content = m.content
             if (not content or content.isspace()) and not m.tool_calls and not m.images:
                 found = "missing" if not m.has_content else ("empty" if not content else "only whitespace")
                 yield Problem("P002", f"{m.role or 'message'} content is {found}", m.content_path)
-            weighted = weighted or m.weight is not None
-            images = images or bool(m.images)
-        yield from self._order(example.messages, preference)
+            if m.weight is not None:
+                weighted = True
+            if m.images:
+                images = True
+        # Whether the order rules find anything depends on the roles alone, and a dataset repeats a few
+        # orders: one that passed once passes again (only where it finds something do paths matter).
+        order = (preference, *[m.role for m in example.messages])
+        if order not in self.clean_orders:
+            problems = list(self._order(example.messages, preference))
+            if problems:
+                yield from problems
+            elif len(self.clean_orders) < _CLEAN_ORDERS:
+                self.clean_orders.add(order)
         if preference:
             yield from self._pair(example)
         elif weighted:

@@ -42,9 +42,10 @@ class SchemaStage(Stage):
             yield Problem("S002", f"this record is {fmt.name} but the file is {first} (from line {line}); "
                                   "providers expect one format per file")
         example.format = fmt.name
-        for code, field, message in schemas.validate(fmt.name, example.data):
-            if not (code == "S005" and field == "weight" and self.sample_weight):
-                yield Problem(code, message, field)
+        if not schemas.is_valid(fmt.name, example.data):
+            for code, field, message in schemas.validate(fmt.name, example.data):
+                if not (code == "S005" and field == "weight" and self.sample_weight):
+                    yield Problem(code, message, field)
         fmt.read(example.data, example)
 
     def _head(self, example: Example) -> tuple[str, int] | None:
