@@ -41,10 +41,8 @@ _ROLE_AND_CONTENT = frozenset(("role", "content"))
 def read_openai_message(m: Any, path: str, content_path: str) -> Message:
     if not isinstance(m, dict):
         return Message(role="", content="", path=path, content_path=path, has_content=False)
-    get = m.get  # this runs for every message of every record: the common case stays short
+    get = m.get
     content, role = get("content"), get("role")
-    if type(content) is str and type(role) is str and m.keys() <= _ROLE_AND_CONTENT:
-        return Message(role, content, path, content_path, role)
     text, images = (content, []) if type(content) is str else text_of(content)
     if type(role) is not str:
         role = ""
@@ -69,7 +67,15 @@ def _tool_calls(tool_calls: Any, legacy: Any, path: str) -> list[ToolCall]:
 def read_openai_messages(value: Any, path: str) -> list[Message]:
     if not isinstance(value, list):
         return []
-    return [read_openai_message(m, *where) for m, where in zip(value, _message_paths(path, len(value)))]
+    messages = []
+    for m, (where, text_where) in zip(value, _message_paths(path, len(value))):
+        if type(m) is dict and m.keys() <= _ROLE_AND_CONTENT:  # the common case inline: no call per message
+            content, role = m.get("content"), m.get("role")
+            if type(content) is str and type(role) is str:
+                messages.append(Message(role, content, where, text_where, role))
+                continue
+        messages.append(read_openai_message(m, where, text_where))
+    return messages
 
 
 _PATHS: dict[str, list[tuple[str, str]]] = {}

@@ -98,8 +98,7 @@ class ReadStage(Stage):
                 units = self._array_elements(first, stream, path, shard)
             else:
                 units = self._lines(first, stream, path, shard.first_line - 1, shard.start)
-            for line, raw, problem in units:
-                yield line, raw, None, problem
+            yield from units
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             raise InputError(f"{path}: read failed: {e}") from None
         finally:
@@ -119,7 +118,7 @@ class ReadStage(Stage):
             self.records_per_file[path] = self.records_per_file.get(path, 0) + count
 
     def _lines(self, data: bytes, stream: BinaryIO, path: str, line_no: int,
-               offset: int) -> Iterator[tuple[int, bytes, Problem | None]]:
+               offset: int) -> Iterator[tuple[int, bytes, None, Problem | None]]:
         """The lines after line `line_no`, which ends at byte `offset` of the input."""
         limit = self.options.max_record_bytes
         pending = b""
@@ -133,7 +132,7 @@ class ReadStage(Stage):
                     data = stream.read(CHUNK)
                     continue
                 line_no += 1
-                yield line_no, b"", self._too_long(skipped + newline, offset)
+                yield line_no, b"", None, self._too_long(skipped + newline, offset)
                 offset += skipped + newline + 1
                 skipped, data = 0, data[newline + 1:]
             lines = (pending + data).split(b"\n")
@@ -146,18 +145,18 @@ class ReadStage(Stage):
                 if not line or line.isspace():
                     self._loose(Ref(path, line_no), Problem("F005", "blank line"))
                 elif len(line) > limit:
-                    yield line_no, b"", self._too_long(len(line), offset)
+                    yield line_no, b"", None, self._too_long(len(line), offset)
                 else:
-                    yield line_no, line, None
+                    yield line_no, line, None, None
                 offset += size
             if len(pending) > limit:
                 skipped, pending = len(pending), b""
             data = stream.read(CHUNK)
         if skipped:
-            yield line_no + 1, b"", self._too_long(skipped, offset)
+            yield line_no + 1, b"", None, self._too_long(skipped, offset)
         elif pending.rstrip(b"\r") and not pending.isspace():
             pending = pending.rstrip(b"\r")
-            yield line_no + 1, pending, None if len(pending) <= limit else self._too_long(len(pending), offset)
+            yield line_no + 1, pending, None, None if len(pending) <= limit else self._too_long(len(pending), offset)
 
     def _too_long(self, size: int, offset: int) -> Problem:
         return Problem(
@@ -167,12 +166,12 @@ class ReadStage(Stage):
         )
 
     def _array_elements(self, buf: bytes, stream: BinaryIO, path: str,
-                        shard: Shard) -> Iterator[tuple[int, bytes, Problem | None]]:
+                        shard: Shard) -> Iterator[tuple[int, bytes, None, Problem | None]]:
         """Delimit the elements of a top-level JSON array (or of a shard of one) without parsing them."""
         scanner = ArrayScanner(buf, stream, self, inside=shard.start > 0, line=shard.first_line,
                                 last=shard.end is None)
         for _, line, raw in scanner.elements():
-            yield line, raw, None
+            yield line, raw, None, None
         for line, message in scanner.problems:
             self._loose(Ref(path, line), Problem("F011", message))
 
