@@ -99,3 +99,18 @@ def test_split_roles_come_from_file_names(tmp_path):
         (tmp_path / name).write_bytes(GOOD + b"\n")
     report = ftdata.check([tmp_path / n for n in ("train.jsonl", "val.jsonl", "my_test.jsonl")], Config())
     assert [i["split"] for i in report.summary["inputs"]] == ["train", "val", "test"]
+
+
+def test_field_paths_of_long_conversations_and_repeated_role_orders(tmp_path):
+    """Message paths are shared between records up to a length, and made per record past it; a role
+    order that passed once is remembered, one that fails is reported on every record that has it."""
+    turns = [{"role": role, "content": role[0]} for _ in range(800) for role in ("user", "assistant")]
+    turns[1501]["content"] = ""
+    bad_order = [{"role": "user", "content": "q"}, {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    records = [turns, turns, bad_order, bad_order]
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps({"messages": m}) + "\n" for m in records))
+    report = ftdata.check([path], Config(select=["P002", "P005"], target="together"), jobs=1)
+    assert [(f.code, f.line, f.field) for f in report.findings] == [
+        ("P002", 1, "messages[1501].content"), ("P002", 2, "messages[1501].content"),
+        ("P005", 3, "messages[1]"), ("P005", 4, "messages[1]")]

@@ -79,15 +79,20 @@ def read_openai_messages(value: Any, path: str) -> list[Message]:
 
 
 _PATHS: dict[str, list[tuple[str, str]]] = {}
+_SHARED_PATHS = 1024  # per prefix; a longer conversation's further paths are made for it alone
 
 
 def _message_paths(prefix: str, count: int) -> list[tuple[str, str]]:
     """(path, content path) of the first `count` messages under `prefix`, made once and shared by every
     record: formatting them per message cost as much as reading the message."""
     paths = _PATHS.setdefault(prefix, [])
-    for i in range(len(paths), count):
-        paths.append((f"{prefix}[{i}]", f"{prefix}[{i}].content"))
-    return paths
+    for i in range(len(paths), min(count, _SHARED_PATHS)):
+        paths.append(_paths(prefix, i))
+    return paths if count <= len(paths) else paths + [_paths(prefix, i) for i in range(len(paths), count)]
+
+
+def _paths(prefix: str, i: int) -> tuple[str, str]:
+    return f"{prefix}[{i}]", f"{prefix}[{i}].content"
 
 
 def write_openai_message(msg: Message) -> dict:
