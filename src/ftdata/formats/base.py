@@ -68,7 +68,7 @@ def read_openai_messages(value: Any, path: str) -> list[Message]:
     if not isinstance(value, list):
         return []
     messages = []
-    for m, (where, text_where) in zip(value, _message_paths(path, len(value))):
+    for m, (where, text_where) in zip(value, message_paths(path, len(value))):
         if type(m) is dict and m.keys() <= _ROLE_AND_CONTENT:  # the common case inline: no call per message
             content, role = m.get("content"), m.get("role")
             if type(content) is str and type(role) is str:
@@ -78,21 +78,19 @@ def read_openai_messages(value: Any, path: str) -> list[Message]:
     return messages
 
 
-_PATHS: dict[str, list[tuple[str, str]]] = {}
+_PATHS: dict[tuple[str, str], list[tuple[str, str]]] = {}
 _SHARED_PATHS = 1024  # per prefix; a longer conversation's further paths are made for it alone
 
 
-def _message_paths(prefix: str, count: int) -> list[tuple[str, str]]:
-    """(path, content path) of the first `count` messages under `prefix`, made once and shared by every
+def message_paths(prefix: str, count: int, text: str = "content") -> list[tuple[str, str]]:
+    """(path, path of its text) of the first `count` messages under `prefix`, made once and shared by every
     record: formatting them per message cost as much as reading the message."""
-    paths = _PATHS.setdefault(prefix, [])
+    paths = _PATHS.setdefault((prefix, text), [])
     for i in range(len(paths), min(count, _SHARED_PATHS)):
-        paths.append(_paths(prefix, i))
-    return paths if count <= len(paths) else paths + [_paths(prefix, i) for i in range(len(paths), count)]
-
-
-def _paths(prefix: str, i: int) -> tuple[str, str]:
-    return f"{prefix}[{i}]", f"{prefix}[{i}].content"
+        paths.append((f"{prefix}[{i}]", f"{prefix}[{i}].{text}"))
+    if count <= len(paths):
+        return paths
+    return paths + [(f"{prefix}[{i}]", f"{prefix}[{i}].{text}") for i in range(len(paths), count)]
 
 
 def write_openai_message(msg: Message) -> dict:

@@ -9,20 +9,20 @@ import json
 from typing import Any
 
 from ..records import Example, Message, ToolCall
-from .base import Format, plain_turns
+from .base import Format, message_paths, plain_turns
 
 ROLE_OF = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
            "function_call": "assistant", "observation": "tool", "tool": "tool", "function": "tool"}
 FROM_OF = {"user": "human", "assistant": "gpt", "system": "system", "tool": "observation"}
 
 
-def _read_turn(turn: Any, path: str) -> Message:
+def _read_turn(turn: Any, path: str, value_path: str) -> Message:
     if not isinstance(turn, dict):
         return Message(role="", content="", path=path, content_path=path, has_content=False)
     source = turn.get("from") if isinstance(turn.get("from"), str) else ""
     value = turn.get("value")
     text = value if isinstance(value, str) else ""
-    message = Message(role=ROLE_OF.get(source, source), content=text, path=path, content_path=f"{path}.value",
+    message = Message(role=ROLE_OF.get(source, source), content=text, path=path, content_path=value_path,
                       source_role=source, has_content=isinstance(value, str))
     if source == "function_call":
         message.content, message.has_content = "", False
@@ -40,7 +40,8 @@ def _read_turn(turn: Any, path: str) -> Message:
 
 def _read(data: dict, example: Example) -> None:
     turns = data.get("conversations")
-    messages = [_read_turn(t, f"conversations[{i}]") for i, t in enumerate(turns)] if isinstance(turns, list) else []
+    messages = ([_read_turn(t, *where) for t, where in zip(turns, message_paths("conversations", len(turns), "value"))]
+                if isinstance(turns, list) else [])
     if isinstance(data.get("system"), str):
         messages.insert(0, Message("system", data["system"], "system", "system", source_role="system"))
     example.messages = messages
@@ -87,8 +88,8 @@ def _write(example: Example) -> tuple[dict, list[str]]:
 
 def _read_preference(data: dict, example: Example) -> None:
     _read(data, example)
-    example.chosen = [_read_turn(data.get("chosen"), "chosen")]
-    example.rejected = [_read_turn(data.get("rejected"), "rejected")]
+    example.chosen = [_read_turn(data.get("chosen"), "chosen", "chosen.value")]
+    example.rejected = [_read_turn(data.get("rejected"), "rejected", "rejected.value")]
 
 
 def _write_preference(example: Example) -> tuple[dict, list[str]]:
