@@ -8,9 +8,10 @@ from typing import Any
 
 
 def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
-    bad = error.object[error.start:error.end]
     # an undecodable byte as itself; any other lone surrogate (never from a file name) as its code point
-    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}" for c in bad), error.end
+    escaped = (f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+               for c in error.object[error.start:error.end])
+    return "".join(escaped), error.end
 
 
 codecs.register_error("ftdata-printable", _escape)
