@@ -1,10 +1,12 @@
 """The CLI through click's runner and as a real subprocess: exit codes, formats, one-line errors."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from ftdata.cli import main
@@ -135,3 +137,32 @@ def test_subprocess_and_stdin():
     assert result.returncode == 1
     assert json.loads(result.stdout)["summary"]["records"] > 0
     assert b"Traceback" not in result.stderr
+
+
+def test_file_names_that_are_not_utf8_are_escaped_alike_in_every_output(tmp_path):
+    """Python holds the bytes of such a name as lone surrogates (PEP 383), which JSON encoders and UTF-8
+    streams refuse: every output writes them as \\xNN escapes instead of stopping with a traceback."""
+    name = os.fsdecode(b"bad\xff.jsonl")
+    try:
+        (tmp_path / name).write_bytes(b'{"messages": [{"role": "user", "content": "hi"}]}\n' * 2 + b"not json\n")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this filesystem refuses file names that are not UTF-8")
+    shown = str(tmp_path / "bad\\xff.jsonl")
+    rejected, report = tmp_path / "rejected.jsonl", tmp_path / "report.json"
+    outputs = {}
+    for output_format in ("text", "json", "github", "sarif"):
+        result = run("check", str(tmp_path / name), "--output-format", output_format, "--rejected", str(rejected),
+                     "--report", str(report), "--force")
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+        outputs[output_format] = result.output
+    assert f"{shown}:3: not valid JSON" in outputs["text"]
+    assert f"::error file={shown},line=3,title=F001" in outputs["github"]
+    assert {f["file"] for f in json.loads(outputs["json"])["findings"] if f["file"]} == {shown}
+    assert json.loads(outputs["json"])["summary"]["inputs"][0]["path"] == shown
+    sarif = json.loads(outputs["sarif"])["runs"][0]["results"]
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif if "locations" in r} == {shown}
+    assert [json.loads(line)["file"] for line in rejected.read_text().splitlines()] == [shown] * 3
+    assert {f["file"] for f in json.loads(report.read_text())["findings"] if f["file"]} == {shown}
+    result = run("dedup", str(tmp_path / name), "--out", str(tmp_path / "kept.jsonl"), "--report", str(report), "--force")
+    assert result.exit_code == 0, result.output
+    assert {f["file"] for f in json.loads(report.read_text())["findings"]} == {shown}

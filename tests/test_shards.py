@@ -93,6 +93,28 @@ def test_sample_weights_are_counted_across_shards(tmp_path):
     assert "41 records have a sample weight and 20 have none" in serial["findings"][0]["message"]
 
 
+def test_examples_with_images_are_counted_across_shards(tmp_path):
+    def record(n: int, image: bool) -> str:
+        question = [{"type": "text", "text": f"What is in picture {n}?"},
+                    {"type": "image_url", "image_url": {"url": f"https://x/{n}.png"}}]
+        return json.dumps({"messages": [{"role": "user", "content": question if image else f"What is {n} + {n}?"},
+                                        {"role": "assistant", "content": f"Answer {n}."}]})
+
+    cap = tmp_path / "cap.toml"
+    cap.write_text('name = "cap"\nextends = "generic"\n[images]\nmax_examples_with_images = 30\n')
+    train, val = tmp_path / "train.jsonl", tmp_path / "val.jsonl"
+    train.write_text("\n".join(record(n, image=n % 3 != 0) for n in range(60)) + "\n")  # 40 with images
+    val.write_text("\n".join(record(n, image=True) for n in range(60, 80)) + "\n")  # not training data: not counted
+    inputs = [str(train), str(val)]
+    serial, *serial_outputs = _run(tmp_path, inputs, 1, "serial", target=str(cap), select=["P015"])
+    sharded, *sharded_outputs = _run(tmp_path, inputs, 2, "sharded", target=str(cap), select=["P015"])
+    assert sharded["stats"].pop("run")["shards"] > 3
+    serial["stats"].pop("run")
+    assert sharded == serial and sharded_outputs == serial_outputs
+    assert [f["message"] for f in serial["findings"]] == [
+        "40 training examples contain images; target cap accepts at most 30 (examples without images do not count)"]
+
+
 def test_spawned_workers_report_what_forked_ones_do(tmp_path, monkeypatch):
     """macOS and Windows workers start fresh from the pickled context: the same run there, here."""
     train = tmp_path / "train.jsonl"

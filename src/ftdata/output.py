@@ -13,6 +13,7 @@ import orjson
 
 from . import __name__ as package
 from .catalogue import all_rules
+from .printable import printable, printable_json
 from .report import SCHEMA_VERSION, Report
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -32,7 +33,7 @@ def json_chunks(report: Report) -> Iterator[str]:
 
 
 def _nested(value: Any, level: int) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
+    return json.dumps(printable_json(value), indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * level)
 
 
 def _array(items: Iterator[dict[str, Any]], level: int) -> Iterator[str]:
@@ -41,7 +42,11 @@ def _array(items: Iterator[dict[str, Any]], level: int) -> Iterator[str]:
     inside = "\n" + "  " * (level + 1)
     opening = "["
     for item in items:
-        yield opening + inside + orjson.dumps(item, option=orjson.OPT_INDENT_2).decode().replace("\n", inside)
+        try:
+            text = orjson.dumps(item, option=orjson.OPT_INDENT_2)
+        except orjson.JSONEncodeError:  # a file name that is not UTF-8 (rare): escaped only then
+            text = orjson.dumps(printable_json(item), option=orjson.OPT_INDENT_2)
+        yield opening + inside + text.decode().replace("\n", inside)
         opening = ","
     yield "[]" if opening == "[" else "\n" + "  " * level + "]"
 
@@ -54,8 +59,8 @@ def github_chunks(report: Report) -> Iterator[str]:
     newline = ""
     for f in report.findings:
         level = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
-        where = ",".join(p for p in (f"file={f.file}" if f.file else "", f"line={f.line}" if f.line else "") if p)
-        message = f"{f.field + ': ' if f.field else ''}{f.message}".replace("%", "%25").replace("\n", "%0A")
+        where = ",".join(p for p in (f"file={printable(f.file)}" if f.file else "", f"line={f.line}" if f.line else "") if p)
+        message = printable(f"{f.field + ': ' if f.field else ''}{f.message}").replace("%", "%25").replace("\n", "%0A")
         yield f"{newline}::{level} {where + ',' if where else ''}title={f.code} {f.name}::{message}"
         newline = "\n"
 
@@ -118,10 +123,10 @@ def render_text(report: Report, console, max_per_rule: int = 20) -> None:
         rule, total = rules[code], report.findings.codes[code]
         console.print(f"[{_STYLE[found[0].severity]}]{code} {rule.name}[/] ({total}): {rule.summary}", highlight=False)
         for f in found:
-            place = f"{f.file}:{f.line}" if f.line else (f.file or "dataset")
+            place = printable(f"{f.file}:{f.line}" if f.line else (f.file or "dataset"))
             field = f" [dim]{f.field}[/]" if f.field else ""
-            related = f" [dim](see {', '.join(f'{r.file}:{r.line}' for r in f.related[:3])})[/]" if f.related else ""
-            console.print(f"  {place}{field}: {f.message}{related}", highlight=False, markup=True, soft_wrap=True)
+            related = f" [dim](see {', '.join(printable(f'{r.file}:{r.line}') for r in f.related[:3])})[/]" if f.related else ""
+            console.print(f"  {place}{field}: {printable(f.message)}{related}", highlight=False, markup=True, soft_wrap=True)
         if total > len(found):
             console.print(f"  [dim]... and {total - len(found)} more (--output-format json lists all)[/]")
     summary = report.summary
@@ -130,7 +135,7 @@ def render_text(report: Report, console, max_per_rule: int = 20) -> None:
         table.add_column(column, justify="left" if column in ("input", "split") else "right")
     for source in summary["inputs"]:
         counts = per_file[source["path"]]
-        table.add_row(source["path"], source["split"], str(source["records"]),
+        table.add_row(printable(source["path"]), source["split"], str(source["records"]),
                       str(source["records"] - source["rejected_records"]),
                       str(counts["error"]), str(counts["warning"]), str(counts["info"]))
     if per_file.get(None):

@@ -19,6 +19,7 @@ from typing import BinaryIO
 import orjson
 
 from .errors import InputError, UsageError
+from .printable import printable_json
 from .records import Example, Finding
 
 _HEADER = struct.Struct("<QQI")  # index, line, length of raw bytes
@@ -153,7 +154,11 @@ class _Outputs:
         except UnicodeDecodeError:
             entry["text_base64"] = base64.b64encode(raw).decode("ascii")
         entry["findings"] = [{k: v for k, v in f.to_json().items() if k not in ("file", "line")} for f in reasons]
-        self.rejected_file.write(orjson.dumps(entry) + b"\n")
+        try:
+            line = orjson.dumps(entry)
+        except orjson.JSONEncodeError:  # a file name that is not UTF-8 (rare): escaped only then
+            line = orjson.dumps(printable_json(entry))
+        self.rejected_file.write(line + b"\n")
 
     def __exit__(self, kind, value, traceback):
         for source, handle in self.handles.items():

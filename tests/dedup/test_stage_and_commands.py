@@ -15,8 +15,6 @@ from ftdata.dedup.split import TRAIN, assign_splits
 sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 from planted import planted_corpus  # noqa: E402
 
-DATA = Path(__file__).parents[2].parent / "shared" / "data"
-
 
 def _chat(text: str) -> str:
     return json.dumps({"messages": [{"role": "user", "content": "Continue."}, {"role": "assistant", "content": text}]})
@@ -120,13 +118,12 @@ def test_split_command_keeps_clusters_together(tmp_path):
     assert 40 <= len((tmp_path / "out" / "all.val.jsonl").read_text().splitlines()) <= 80
 
 
-@pytest.mark.skipif(not (DATA / "stanford_alpaca__alpaca_data.json").exists(), reason="shared data absent")
-def test_real_public_files():
+def test_real_public_files(shared_data):
     for name in ("llamafactory__dpo_en_demo.json", "fastchat__dummy_conversation.json",
                  "llamafactory__glaive_toolcall_en_demo.json", "openai-cookbook__toy_chat_fine_tuning.jsonl"):
-        report = ftdata.check([DATA / name])
+        report = ftdata.check([shared_data / name])
         assert report.stats["duplicates"]["records"] > 0
-    report = ftdata.check([DATA / "stanford_alpaca__alpaca_data.json"])
+    report = ftdata.check([shared_data / "stanford_alpaca__alpaca_data.json"])
     stats = report.stats["duplicates"]
     assert stats["records"] == 52002
     assert 0 < stats["duplicates"] < 0.01 * 52002

@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from ..errors import EXIT_USAGE, FtdataError
+from ..printable import printable
 
 
 def package_version() -> str:
@@ -24,7 +25,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except FtdataError as e:
-            click.echo(f"ftdata: error: {e}", err=True)
+            click.echo(f"ftdata: error: {printable(str(e))}", err=True)
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt:
             click.echo("ftdata: interrupted", err=True)

@@ -16,6 +16,7 @@ from ..dedup.split import assign_splits
 from ..dedup.text import normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..outputs import atomic_writer, claim_outputs
+from ..printable import printable
 from ..stages.base import Context, InputFile
 from ..stages.parse import ParseStage
 from ..stages.read import ReadStage, check_readable
@@ -78,6 +79,6 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     counts = Counter(splits)
     total = len(splits) or 1
     for n, name in enumerate(NAMES):
-        click.echo(f"{paths[n]}: {counts[n]} records ({counts[n] / total:.1%})", err=True)
+        click.echo(f"{printable(str(paths[n]))}: {counts[n]} records ({counts[n] / total:.1%})", err=True)
     click.echo(f"{len(resolution.clusters)} duplicate clusters kept whole, {len(resolution.removals)} records in them "
                f"beyond the first; seed {seed}", err=True)

@@ -25,7 +25,8 @@ class ProfileStage(Stage):
         self.allowed_roles = frozenset(self.roles["allowed"])
         self.clean_orders: set[tuple] = set()
         self.formats = set(t["formats"])
-        self.records = 0
+        self.records = 0  # training records
+        self.image_examples = 0  # training records with an image
         # file -> [records with a sample weight, without one, line of the first with, of the first without]
         self.sample_weights: dict[str, list] = {}
 
@@ -72,6 +73,7 @@ class ProfileStage(Stage):
         elif weighted:
             yield from self._weights(example.messages)
         if images:
+            self.image_examples += example.split == "train"
             yield from self._images(everything)
 
     def _order(self, messages: list[Message], preference: bool) -> Iterator[Problem]:
@@ -123,6 +125,9 @@ class ProfileStage(Stage):
                 yield Problem("P008", f"weight on a {m.role} message; only {', '.join(self.weight['roles'])} messages take one", m.path + ".weight")
             elif m.weight not in self.weight["values"] or isinstance(m.weight, bool):
                 yield Problem("P008", f"weight must be one of {', '.join(map(str, self.weight['values']))}, found {m.weight!r}", m.path + ".weight")
+            elif m.images and m.weight != 0 and not self.weight["with_images"]:
+                yield Problem("P008", f"weight {m.weight!r} on a message with images; target {self.ctx.target.name} "
+                                      "takes only weight 0 or none there", m.path + ".weight")
         assistants = [m for m in messages if m.role == "assistant"]
         if assistants and all(m.weight == 0 for m in assistants):
             yield Problem("P009", "every assistant message has weight 0: the record trains nothing", assistants[-1].path + ".weight")
@@ -187,12 +192,13 @@ class ProfileStage(Stage):
         if limit and size > limit:
             yield Problem("P013", f"image is {size:,} bytes; target {self.ctx.target.name} accepts at most {limit:,}", field)
 
-    def shard_state(self) -> tuple[int, dict[str, list]]:
-        return self.records, self.sample_weights
+    def shard_state(self) -> tuple[int, int, dict[str, list]]:
+        return self.records, self.image_examples, self.sample_weights
 
-    def merge(self, state: tuple[int, dict[str, list]]) -> None:
-        records, sample_weights = state
+    def merge(self, state: tuple[int, int, dict[str, list]]) -> None:
+        records, image_examples, sample_weights = state
         self.records += records
+        self.image_examples += image_examples
         for file, (weighted, plain, first_weighted, first_plain) in sample_weights.items():
             seen = self.sample_weights.setdefault(file, [0, 0, None, None])
             seen[0] += weighted
@@ -201,23 +207,28 @@ class ProfileStage(Stage):
             seen[3] = seen[3] or first_plain
 
     def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
-        low, high, max_bytes = self.limits["min_examples"], self.limits["max_examples"], self.limits["max_file_bytes"]
+        low, high = self.limits["min_examples"], self.limits["max_examples"]
         name = self.ctx.target.name
-        training = [i for i in self.ctx.inputs if i.split == "train"]
         if low and self.records < low:
             yield None, Problem("P014", f"{self.records} examples; target {name} needs at least {low}")
         if high and self.records > high:
             yield None, Problem("P015", f"{self.records} examples; target {name} accepts at most {high}")
+        with_images = self.images["max_examples_with_images"]
+        if with_images and self.image_examples > with_images:
+            yield None, Problem("P015", f"{self.image_examples:,} training examples contain images; target {name} accepts "
+                                        f"at most {with_images:,} (examples without images do not count)")
         for file, (weighted, plain, first_weighted, first_plain) in self.sample_weights.items():
             if weighted and plain:
                 yield Ref(file, None), Problem(
                     "P017", f"{weighted} records have a sample weight and {plain} have none (first without: line "
                             f"{first_plain}); target {name} needs it on every record or on none",
                     "weight", (Ref(file, first_weighted), Ref(file, first_plain)))
-        for source in training if max_bytes else []:
-            if source.path != "-" and Path(source.path).stat().st_size > max_bytes:
-                size = Path(source.path).stat().st_size
-                yield Ref(source.path, None), Problem("P016", f"file is {size:,} bytes; target {name} accepts at most {max_bytes:,}")
+        max_bytes = {"train": self.limits["max_file_bytes"], "val": self.limits["max_val_file_bytes"]}
+        for source in self.ctx.inputs:
+            limit = max_bytes.get(source.split)
+            if limit and source.path != "-" and (size := Path(source.path).stat().st_size) > limit:
+                kind = "validation file" if source.split == "val" else "file"
+                yield Ref(source.path, None), Problem("P016", f"{kind} is {size:,} bytes; target {name} accepts at most {limit:,}")
 
 
 def _first_path(messages: list[Message]) -> str | None:

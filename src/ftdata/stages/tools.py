@@ -91,9 +91,10 @@ class ToolsStage(Stage):
         if not isinstance(arguments, dict):
             yield Problem("T005", "arguments must be a JSON object", where)
             return
-        if declared and call.name not in declared:
-            yield Problem("T007", f"call to {call.name!r}, which the record's tools do not declare "
-                                  f"(declared: {', '.join(sorted(declared))})", f"{call.path}.function.name")
+        if (declared or self.rules["require_declared"]) and call.name not in declared:
+            offered = f"declared: {', '.join(sorted(declared))}" if declared else "none declared"
+            yield Problem("T007", f"call to {call.name!r}, which the record's tools do not declare ({offered})",
+                          f"{call.path}.function.name")
             return
         validator = declared.get(call.name)
         if self.rules["validate_arguments"] and isinstance(validator, jsonschema.protocols.Validator):

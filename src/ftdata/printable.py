@@ -1,0 +1,32 @@
+"""Text that every output can hold. Python keeps the bytes of a file name that are not UTF-8 as lone
+surrogates (U+DC80..U+DCFF, PEP 383); a JSON encoder refuses them and a UTF-8 stream cannot write them.
+Every output (text, json, github, sarif, the rejected file) shows such a byte as a `\\xNN` escape, the same
+way, so that the name the user sees is the one they can find."""
+
+import codecs
+from typing import Any
+
+
+def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
+    # an undecodable byte as itself; any other lone surrogate (never from a file name) as its code point
+    escaped = (f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+               for c in error.object[error.start:error.end])
+    return "".join(escaped), error.end
+
+
+codecs.register_error("ftdata-printable", _escape)
+
+
+def printable(text: str) -> str:
+    return text.encode("utf-8", "ftdata-printable").decode("utf-8")
+
+
+def printable_json(value: Any) -> Any:
+    """A JSON value with every string and key printable."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable_json(k): printable_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_json(v) for v in value]
+    return value
