@@ -22,7 +22,7 @@ from .records import Finding
 from .stages import STAGES
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.parse import ParseStage
-from .stages.read import BOM, CHUNK, ArrayScanner, ReadStage, lines_only
+from .stages.read import BOM, CHUNK, ArrayScanner, ReadStage, count_byte, lines_only
 from .stages.schema import SchemaStage
 
 HEAD_RECORDS = 4096  # the first records of a run, from which stages settle "auto" options
@@ -70,7 +70,7 @@ def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | No
                 if boundary < size:
                     starts.append((boundary, lines + chunk.count(b"\n", 0, newline + 1) + 1))
                 target = boundary + shard_bytes
-            lines += chunk.count(b"\n")
+            lines += count_byte(chunk, b"\n")
             offset += len(chunk)
     ends = [start for start, _ in starts[1:]] + [size]
     return [(start, end, line, False) for (start, line), end in zip(starts, ends)]
