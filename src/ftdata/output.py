@@ -13,7 +13,7 @@ import orjson
 
 from . import __name__ as package
 from .catalogue import all_rules
-from .printable import printable, printable_json
+from .printable import json_bytes, printable, printable_json
 from .report import SCHEMA_VERSION, Report
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -42,11 +42,7 @@ def _array(items: Iterator[dict[str, Any]], level: int) -> Iterator[str]:
     inside = "\n" + "  " * (level + 1)
     opening = "["
     for item in items:
-        try:
-            text = orjson.dumps(item, option=orjson.OPT_INDENT_2)
-        except orjson.JSONEncodeError:  # a file name that is not UTF-8 (rare): escaped only then
-            text = orjson.dumps(printable_json(item), option=orjson.OPT_INDENT_2)
-        yield opening + inside + text.decode().replace("\n", inside)
+        yield opening + inside + json_bytes(item, orjson.OPT_INDENT_2).decode().replace("\n", inside)
         opening = ","
     yield "[]" if opening == "[" else "\n" + "  " * level + "]"
 

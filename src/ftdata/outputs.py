@@ -19,7 +19,7 @@ from typing import BinaryIO
 import orjson
 
 from .errors import InputError, UsageError
-from .printable import printable_json
+from .printable import json_bytes
 from .records import Example, Finding
 
 _HEADER = struct.Struct("<QQI")  # index, line, length of raw bytes
@@ -154,11 +154,7 @@ class _Outputs:
         except UnicodeDecodeError:
             entry["text_base64"] = base64.b64encode(raw).decode("ascii")
         entry["findings"] = [{k: v for k, v in f.to_json().items() if k not in ("file", "line")} for f in reasons]
-        try:
-            line = orjson.dumps(entry)
-        except orjson.JSONEncodeError:  # a file name that is not UTF-8 (rare): escaped only then
-            line = orjson.dumps(printable_json(entry))
-        self.rejected_file.write(line + b"\n")
+        self.rejected_file.write(json_bytes(entry) + b"\n")
 
     def __exit__(self, kind, value, traceback):
         for source, handle in self.handles.items():

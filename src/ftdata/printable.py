@@ -6,6 +6,8 @@ way, so that the name the user sees is the one they can find."""
 import codecs
 from typing import Any
 
+import orjson
+
 
 def _escape(error: UnicodeEncodeError) -> tuple[str, int]:
     # an undecodable byte as itself; any other lone surrogate (never from a file name) as its code point
@@ -30,3 +32,12 @@ def printable_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [printable_json(v) for v in value]
     return value
+
+
+def json_bytes(value: Any, option: int = 0) -> bytes:
+    """orjson's encoding of a JSON value; strings are escaped only when orjson refuses one (rare: a
+    file name that is not UTF-8), so the common case costs nothing more."""
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(printable_json(value), option=option)

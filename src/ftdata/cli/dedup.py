@@ -11,7 +11,7 @@ from ..config import load_config
 from ..errors import EXIT_OK
 from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import check
-from ..printable import printable, printable_json
+from ..printable import json_bytes, printable
 from . import force_option, main
 
 
@@ -46,12 +46,8 @@ def dedup_command(source, out, report_path, rejected, threshold, shingle, keep, 
     if report_path:
         listing = {"records": report.records, "removed": report.rejected_records, "duplicates": stats,
                    "findings": [f.to_json() for f in report.findings if f.code.startswith("D")]}
-        try:
-            text = orjson.dumps(listing, option=orjson.OPT_INDENT_2)
-        except orjson.JSONEncodeError:  # a file name that is not UTF-8 (rare): escaped only then
-            text = orjson.dumps(printable_json(listing), option=orjson.OPT_INDENT_2)
         with atomic_writer(Path(report_path)) as f:
-            f.write(text + b"\n")
+            f.write(json_bytes(listing, orjson.OPT_INDENT_2) + b"\n")
     kept = report.records - report.rejected_records
     click.echo(f"{report.records} records: {kept} kept in {printable(out)}, {report.rejected_records} removed "
                f"({stats.get('exact_clusters', 0)} exact and {stats.get('near_clusters', 0)} near-duplicate clusters)",
