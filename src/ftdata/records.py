@@ -72,6 +72,7 @@ class Message:
     tool_call_id: str | None = None
     images: Sequence[str] = ()  # image URLs or data: URIs
     has_content: bool = True  # False when the content field is absent or null
+    parts: bool = False  # the content was written as a list of parts (text, images), not as a string
 
 
 @dataclass(slots=True)

@@ -50,7 +50,7 @@ def read_openai_message(m: Any, path: str, content_path: str) -> Message:
     calls = _tool_calls(tool_calls, legacy, path) if tool_calls or legacy else []
     name, call_id = get("name"), get("tool_call_id")
     return Message(role, text, path, content_path, role, get("weight"), name if type(name) is str else None,
-                   calls, call_id if type(call_id) is str else None, images, content is not None)
+                   calls, call_id if type(call_id) is str else None, images, content is not None, type(content) is list)
 
 
 def _tool_calls(tool_calls: Any, legacy: Any, path: str) -> list[ToolCall]:

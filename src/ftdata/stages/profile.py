@@ -45,7 +45,7 @@ class ProfileStage(Stage):
         preference = example.is_preference
         everything = example.messages + (example.chosen or []) + (example.rejected or []) if preference else example.messages
         allowed = self.allowed_roles
-        weighted = images = False
+        weighted = images = parts = False
         for m in everything:  # the per-message rules inline: this loop runs for every message of every record
             if m.role not in allowed:
                 shown = m.source_role if m.source_role is not None else m.role
@@ -59,6 +59,8 @@ class ProfileStage(Stage):
                 weighted = True
             if m.images:
                 images = True
+            if m.parts:
+                parts = True
         # Whether the order rules find anything depends on the roles alone, and a dataset repeats a few
         # orders: one that passed once passes again (only where it finds something do paths matter).
         order = (preference, *[m.role for m in example.messages])
@@ -75,6 +77,8 @@ class ProfileStage(Stage):
         if images:
             self.image_examples += example.split == "train"
             yield from self._images(everything)
+        if parts and not self.images["mixed_content"]:
+            yield from self._content_forms(example.messages)
 
     def _order(self, messages: list[Message], preference: bool) -> Iterator[Problem]:
         roles = [m.role for m in messages]
@@ -180,6 +184,16 @@ class ProfileStage(Stage):
         limit = self.images["max_per_example"]
         if limit and count > limit:
             yield Problem("P013", f"{count} images in one example; target {self.ctx.target.name} accepts at most {limit}")
+
+    def _content_forms(self, messages: list[Message]) -> Iterator[Problem]:
+        """One form of content in a conversation: all strings, or all lists of parts."""
+        first = messages[0] if messages else None
+        other = next((m for m in messages if m.parts != first.parts), None) if first else None
+        if other is not None:
+            forms = {True: "a list of parts", False: "a string"}
+            yield Problem("P013", f"content is {forms[other.parts]} here and {forms[first.parts]} in {first.path}; target "
+                                  f"{self.ctx.target.name} needs one form for every message of a conversation (write "
+                                  "text-only turns as [{\"type\": \"text\", ...}] too)", other.content_path)
 
     def _embedded(self, url: str, field: str) -> Iterator[Problem]:
         """The type and decoded size of an image held in a data: URL, against the target's limits."""
