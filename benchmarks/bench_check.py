@@ -2,7 +2,9 @@
 
     python benchmarks/bench_check.py [--records 200000] [--rounds 3]
 
-Prints seconds and MB/s for: a bare orjson parse per line, a bare json.loads per line, a floor (orjson
+On two files, short records (one exchange, ~0.9 KB: the per-record cost counts most) and long ones (three
+exchanges, ~6 KB, closer to real chat data), prints seconds and MB/s for: a bare orjson parse per line, a
+bare json.loads per line, a floor (orjson
 parse, the duplicate-key test and the compiled schema check, with no canonical record, no rules, no
 reporting: what any validator in Python pays before its own checks), and
 `ftdata.check` with the validation stages only (read, parse, schema, profile, tools), once in one
@@ -26,19 +28,26 @@ SYSTEM = "You are a helpful assistant for Acme Cloud customers. Answer briefly a
 WORDS = "the a cloud billing invoice region project key password team export storage limit plan".split()
 
 
+# Record shapes: (exchanges, words per question, words per answer). Short records (one exchange, about 0.9 KB)
+# make the per-record cost count most; long ones (three exchanges, about 6 KB) are closer to real chat data.
+SHAPES = {"short": (1, (8, 40), (30, 150)), "long": (3, (20, 120), (100, 400))}
+
+
 def make_file(path: Path, records: int, seed: int = 0, system: str = SYSTEM, words: list[str] = WORDS,
-              flawed: bool = False) -> None:
+              flawed: bool = False, shape: str = "short") -> None:
     """A synthetic chat file: one shared system prompt, random user and assistant texts from `words`;
     `flawed`: every answer has weight 2, an error (P008) on every record."""
+    exchanges, question, answer = SHAPES[shape]
     rng = random.Random(seed)
     with path.open("w") as f:
         for i in range(records):
-            user = " ".join(rng.choices(words, k=rng.randint(8, 40))) + f" #{i}?"
-            answer = {"role": "assistant", "content": " ".join(rng.choices(words, k=rng.randint(30, 150))) + "."}
-            if flawed:
-                answer["weight"] = 2
-            f.write(json.dumps({"messages": [{"role": "system", "content": system},
-                                             {"role": "user", "content": user}, answer]}) + "\n")
+            messages = [{"role": "system", "content": system}]
+            for _ in range(exchanges):
+                messages.append({"role": "user", "content": " ".join(rng.choices(words, k=rng.randint(*question))) + f" #{i}?"})
+                messages.append({"role": "assistant", "content": " ".join(rng.choices(words, k=rng.randint(*answer))) + "."})
+                if flawed:
+                    messages[-1]["weight"] = 2
+            f.write(json.dumps({"messages": messages}) + "\n")
 
 
 MEASURE = r'''
@@ -110,6 +119,24 @@ def measure(path: Path, kind: str) -> tuple[float, float]:
     return seconds, peak_mb
 
 
+def compare(path: Path, what: str, rounds: int) -> dict[str, tuple[float, float]]:
+    """Each kind's best time and peak RSS on `path`, printed with the ratios to the bare parses."""
+    size_mb = path.stat().st_size / 1e6
+    cores = len(os.sched_getaffinity(0))
+    kinds = {"orjson": "orjson", "json": "json", "floor": "floor (1 process)", "ftdata-j1": "ftdata, 1 process",
+             "ftdata-j0": f"ftdata, {cores} workers"}
+    runs = [{kind: measure(path, kind) for kind in kinds} for _ in range(rounds)]  # interleaved
+    results = {kind: min((r[kind] for r in runs), key=lambda t: t[0]) for kind in kinds}
+    print(f"synthetic chat file: {what}, {size_mb:.1f} MB; best of {rounds} interleaved rounds")
+    for kind, (seconds, peak) in results.items():
+        print(f"  {kinds[kind]:<20} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s  peak RSS {peak:6.0f} MB")
+    for kind in ("floor", "ftdata-j1", "ftdata-j0"):
+        for bare in ("orjson", "json"):
+            name = kinds[kind] + ("" if kind == "floor" else " check (validation)")
+            print(f"  ratio {name} / bare {bare} parse: {results[kind][0] / results[bare][0]:.2f}x")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=200_000)
@@ -118,26 +145,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         small, large = Path(folder) / "n.jsonl", Path(folder) / "2n.jsonl"
         flawed_small, flawed_large = Path(folder) / "flawed-n.jsonl", Path(folder) / "flawed-2n.jsonl"
+        long = Path(folder) / "long.jsonl"
         make_file(small, args.records)
+        make_file(long, args.records // 4, shape="long")
         make_file(large, 2 * args.records, seed=1)
         make_file(flawed_small, args.records, flawed=True)
         make_file(flawed_large, 2 * args.records, seed=1, flawed=True)
-        size_mb = small.stat().st_size / 1e6
-        print(f"synthetic chat file: {args.records:,} records, {size_mb:.1f} MB")
-        cores = len(os.sched_getaffinity(0))
-        kinds = {"orjson": "orjson", "json": "json", "floor": "floor (1 process)", "ftdata-j1": "ftdata, 1 process",
-                 "ftdata-j0": f"ftdata, {cores} workers"}
-        rounds = [{kind: measure(small, kind) for kind in kinds} for _ in range(args.rounds)]  # interleaved
-        results = {kind: min((r[kind] for r in rounds), key=lambda t: t[0]) for kind in kinds}
-        print(f"best of {args.rounds} interleaved rounds")
-        for kind, (seconds, peak) in results.items():
-            print(f"  {kinds[kind]:<20} {seconds:7.2f} s  {size_mb / seconds:6.1f} MB/s  peak RSS {peak:6.0f} MB")
-        print(f"  (import ftdata, once per run: {min(IMPORT_SECONDS):.2f} s, not included above)")
-        for kind in ("floor", "ftdata-j1", "ftdata-j0"):
-            for bare in ("orjson", "json"):
-                what = kinds[kind] + ("" if kind == "floor" else " check (validation)")
-                print(f"ratio {what} / bare {bare} parse: "
-                      f"{results[kind][0] / results[bare][0]:.2f}x")
+        results = compare(small, f"{args.records:,} short records (system, user, assistant)", args.rounds)
+        compare(long, f"{args.records // 4:,} long records (system and three exchanges)", args.rounds)
+        print(f"(import ftdata, once per run: {min(IMPORT_SECONDS):.2f} s, not included above)")
         _, peak_2n = measure(large, "ftdata-j1")
         print(f"peak RSS of check (1 process): {results['ftdata-j1'][1]:.0f} MB on N records, {peak_2n:.0f} MB on 2N "
               f"records (ratio {peak_2n / results['ftdata-j1'][1]:.2f})")
