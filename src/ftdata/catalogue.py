@@ -72,3 +72,10 @@ def matching(selector: str) -> list[Rule]:
     if by_name:
         return by_name
     raise UsageError(f"{selector!r} matches no rule code, prefix or name: `ftdata rules` lists them")
+
+
+def markdown_table() -> str:
+    """The README's rule table: one row per rule, in catalogue order."""
+    rows = ["| code | name | severity | summary |", "|---|---|---|---|"]
+    rows += [f"| {r.code} | {r.name} | {r.severity} | {r.summary} |" for r in all_rules().values()]
+    return "\n".join(rows)

@@ -4,14 +4,19 @@ import textwrap
 
 import click
 
-from ..catalogue import all_rules, lookup
+from ..catalogue import all_rules, lookup, markdown_table
 from . import main
 
 
 @main.command("rules")
 @click.argument("code", required=False)
-def rules_command(code: str | None) -> None:
+@click.option("--output-format", "output_format", type=click.Choice(["text", "markdown"]), default="text",
+              show_default=True, help="markdown: the rule table of the README, generated from the catalogue")
+def rules_command(code: str | None, output_format: str) -> None:
     """List the rules, or explain one (by code or name)."""
+    if output_format == "markdown" and not code:
+        click.echo(markdown_table())
+        return
     if code:
         rule = lookup(code)
         click.echo(f"{rule.code} {rule.name} ({rule.severity}{'' if rule.enabled else ', opt-in'}; stage {rule.stage})")
@@ -20,3 +25,4 @@ def rules_command(code: str | None) -> None:
         return
     for rule in all_rules().values():
         click.echo(f"{rule.code}  {rule.name:<28} {rule.severity:<8} {rule.summary}")
+
