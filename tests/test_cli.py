@@ -114,6 +114,9 @@ def test_rules_lists_and_explains():
     listing = run("rules").output
     assert "F001  invalid-json" in listing
     assert "Fix:" in run("rules", "empty-content").output
+    table = run("rules", "--output-format", "markdown").output.splitlines()
+    assert table[0] == "| code | name | severity | summary |"
+    assert any(row.startswith("| F001 | invalid-json | error |") for row in table)
 
 
 def test_convert_round_trip(tmp_path):
