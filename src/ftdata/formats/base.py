@@ -85,6 +85,9 @@ _SHARED_PATHS = 1024  # per prefix; a longer conversation's further paths are ma
 def message_paths(prefix: str, count: int, text: str = "content") -> list[tuple[str, str]]:
     """(path, path of its text) of the first `count` messages under `prefix`, made once and shared by every
     record: formatting them per message cost as much as reading the message."""
+    paths = _PATHS.get((prefix, text))
+    if paths is not None and count <= len(paths):
+        return paths
     paths = _PATHS.setdefault((prefix, text), [])
     for i in range(len(paths), min(count, _SHARED_PATHS)):
         paths.append((f"{prefix}[{i}]", f"{prefix}[{i}].{text}"))
