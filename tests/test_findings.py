@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -38,8 +39,13 @@ def test_spilled_findings_read_back_in_stable_report_order(found, limit):
     assert list(spilled) == list(held) == expected
     assert list(spilled) == expected  # a second reading of the runs
     assert len(spilled) == len(found) and spilled.codes == held.codes
-    if found:
-        assert spilled[-1] == expected[-1]
+    for position in (0, len(found) // 2, -1, -len(found)):
+        if found:
+            assert spilled[position] == expected[position]
+    for part in (slice(2), slice(1, 5), slice(0, None, 2), slice(-3, None), slice(3, 1)):
+        assert spilled[part] == expected[part]
+    with pytest.raises(IndexError):
+        spilled[len(found)]
 
 
 def test_rejections_group_a_records_errors_in_input_order():

@@ -12,6 +12,7 @@ import pickle
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from .records import Finding
@@ -70,10 +71,19 @@ class Findings:
         # heapq.merge takes equal keys from earlier iterables first: arrival order again
         return heapq.merge(*(_read_run(path) for path in self._runs), self._held, key=self._key)
 
-    def __getitem__(self, item):
-        """Indexing reads every finding when some are on disk: iterate instead over many."""
+    def __getitem__(self, item: int | slice):
+        """A finding, or a list of them, by position in report order. With findings on disk, a position
+        counted from the start reads up to it; one counted from the end reads them all."""
         everything = iter(self)  # sorts what is held
-        return self._held[item] if not self._runs else list(everything)[item]
+        if not self._runs:
+            return self._held[item]
+        if isinstance(item, int) and item >= 0:
+            for found in islice(everything, item, None):
+                return found
+            raise IndexError("findings index out of range")
+        if isinstance(item, slice) and item.stop is not None and min(item.start or 0, item.stop, item.step or 1) >= 0:
+            return list(islice(everything, item.start, item.stop, item.step))
+        return list(everything)[item]
 
 
 def _read_run(path: Path) -> Iterator[Finding]:
