@@ -25,4 +25,3 @@ def rules_command(code: str | None, output_format: str) -> None:
         return
     for rule in all_rules().values():
         click.echo(f"{rule.code}  {rule.name:<28} {rule.severity:<8} {rule.summary}")
-
