@@ -1,8 +1,11 @@
 """Library-level tests of the content-quality detectors, profiles and dataset-level state."""
 
 import json
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import ftdata
 from ftdata.config import config_from_table
@@ -11,6 +14,7 @@ from ftdata.quality import lowq
 from ftdata.quality.consistency import FormatGroups
 from ftdata.quality.contradictions import AnswerGroups
 from ftdata.quality.profile import profile
+from ftdata.quality.text import snippet
 from ftdata.records import Ref
 
 
@@ -155,3 +159,9 @@ def test_real_alpaca_defects_found(shared_data, tmp_path):
     records = json.loads((shared_data / "stanford_alpaca__alpaca_data.json").read_text())[:8000]
     report = ftdata.check([_write(tmp_path, "alpaca.jsonl", records)], config_from_table({}))
     assert {"Q001", "Q002", "Q009", "Q013"} <= {f.code for f in report.findings}
+
+
+@given(st.text(alphabet=st.sampled_from("ab \t\n\u00a0\u2003x."), max_size=400), st.integers(1, 80))
+def test_snippet_is_the_collapsed_start_of_the_whole_text(text, limit):
+    collapsed = re.sub(r"\s+", " ", text).strip()
+    assert snippet(text, limit) == (collapsed if len(collapsed) <= limit else collapsed[: limit - 1] + "…")

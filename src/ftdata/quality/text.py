@@ -71,5 +71,9 @@ def _prompt_key(example: Example) -> int | None:
 
 
 def snippet(text: str, limit: int = 60) -> str:
-    text = _SPACE.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The start of `text`, spacing collapsed, at most `limit` characters ("…" marks a cut)."""
+    head = text[: 4 * limit]  # it runs for every record: collapse a head, not a long answer
+    short = _SPACE.sub(" ", head).strip()
+    if len(short) <= limit and len(head) < len(text):  # the head was mostly spacing
+        short = _SPACE.sub(" ", text).strip()
+    return short if len(short) <= limit else short[: limit - 1] + "…"
