@@ -349,6 +349,15 @@ def score(labels: dict[tuple[str, int], str], findings: list) -> tuple[list[str]
     return lines, {"clean": len(clean), "warned": len(clean & noisy), "any": len(clean & any_flag)}
 
 
+def emit(lines: list[str], out: str | None) -> int:
+    """Print a script's result lines, and keep them in `out` (its --out) when given."""
+    text = "\n".join(lines)
+    print(text)
+    if out:
+        Path(out).write_text(text + "\n")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the table to this file")
@@ -381,11 +390,7 @@ def main() -> int:
         f"({clean['warned'] / clean['clean']:.2%}); by any rule incl. info: {clean['any']:,} ({clean['any'] / clean['clean']:.2%})",
         *reviewed,
     ]
-    text = "\n".join(out)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return emit(out, args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_quality import DATA
+from bench_quality import DATA, emit
 
 ALPACA = DATA / "stanford_alpaca__alpaca_data.json"
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -136,11 +136,7 @@ def main() -> int:
                 for name, times in each.items()))
             if args.before:
                 lines.append(f"  stages alone, after / before: {sum(each['after'].values()) / sum(each['before'].values()):.2f}")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,11 @@ import random
 import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import ftdata
 from ftdata.config import config_from_table
 
-from bench_quality import DATA, ISSUE_PREFIXES
+from bench_quality import DATA, ISSUE_PREFIXES, emit
 
 SAMPLES = 3
 
@@ -45,11 +44,7 @@ def main() -> int:
                 where = f"line {f.line}" if f.line else "dataset"
                 out.append(f"   {code} {f.severity:<7} {where}: {f.message[:160]}")
         out.append("")
-    text = "\n".join(out)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    return 0
+    return emit(out, args.out)
 
 
 if __name__ == "__main__":
