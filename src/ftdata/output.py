@@ -167,7 +167,7 @@ def _render_tokens(stats: dict[str, Any], console, cheapest: int = 3) -> None:
         for o in rows:
             console.print(f"    {escape(o['provider'])} {escape(o['model'])} {o['method']}: {_usd(o)} for {o['epochs']} "
                           f"epochs, {o['billed_tokens']:,} billed tokens", highlight=False)
-        console.print(f"  [dim]every option: ftdata cost, or the JSON report's stats.tokens.cost[/]", highlight=False)
+        console.print("  [dim]every option: ftdata cost, or the JSON report's stats.tokens.cost[/]", highlight=False)
     reference = stats.get("reference")
     if reference:
         ratios = reference["train_to_reference_ratio"]
