@@ -14,6 +14,11 @@ from typing import Any
 # Gemini `model` -> assistant); a role that maps to none keeps its raw value and is reported.
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
+# Formats whose records are plain text to train on as written (pretraining / continuation), not
+# conversations: a reader keeps the text as one assistant message so that token counts and text rules
+# see it, but there is no user turn, no chat template and no prompt it answers.
+TEXT_FORMATS = frozenset({"text"})
+
 
 @dataclass(frozen=True, slots=True)
 class Ref:
@@ -99,6 +104,17 @@ class Example:
     @property
     def is_preference(self) -> bool:
         return self.chosen is not None
+
+    @property
+    def is_text(self) -> bool:
+        """A plain-text record (`{"text": ...}`): no roles, no turns, no prompt. Rules about conversations
+        (missing user turn, chat template, an answer's links or repetition relative to a prompt) skip it."""
+        return self.format in TEXT_FORMATS
+
+    @property
+    def is_chat(self) -> bool:
+        """A record read as a conversation (chat, instruction or preference pair), not plain text."""
+        return self.messages is not None and not self.is_text
 
     def prompt(self) -> list[Message]:
         """What the model is given: for a pair its prompt, else every turn before the last assistant turn."""
