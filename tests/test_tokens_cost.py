@@ -1,4 +1,4 @@
-"""Epochs and dollars against hand computations from the seed's price tables."""
+"""Epochs and dollars against hand computations from the providers' published prices (rules/prices.toml)."""
 
 import numpy as np
 import pytest
@@ -23,16 +23,16 @@ def test_openai_default_epochs(examples, epochs):
 
 
 @pytest.mark.parametrize("provider, model, method, usd", [
-    ("openai", "gpt-4o-mini", "lora", (125.0, 125.0)),
-    ("openai", "gpt-4o", "lora", (500.0, 500.0)),           # the seed's FAQ: $500 for GPT-4o
-    ("together", "llama-3.3-70b", "lora", (70.0, 70.0)),
+    ("openai", "gpt-4o-mini", "lora", (15.0, 15.0)),        # $3.00 per 1M (the seed's $25 gave $125)
+    ("openai", "gpt-4o", "lora", (125.0, 125.0)),           # $25.00 per 1M (the seed's $100 gave $500)
+    ("fireworks", "llama-3.3-8b", "lora", (2.5, 2.5)),      # $0.50 per 1M (the seed's $5 gave $25)
+    ("fireworks", "llama-3.3-70b", "lora", (15.0, 15.0)),   # $3.00 per 1M (the seed's $16 gave $80)
+    ("together", "llama-3.3-70b", "lora", (70.0, 70.0)),    # unverified: the seed's $14
     ("together", "llama-3.3-8b", "lora", (22.5, 22.5)),
-    ("fireworks", "llama-3.3-70b", "lora", (80.0, 80.0)),
     ("mistral", "mistral-large-2", "lora", (100.0, 100.0)),
     ("mistral", "mistral-small", "lora", (50.0, 50.0)),
     ("self-hosted", "llama-3.3-70b", "full", (176.0, 176.0)),  # 8xH100 at $44/h for ~4 hours
-    ("together", "llama-3.3-70b", "full", (88.0, 176.0)),      # the FAQ: 4-8 hours at $22/h
-    ("vertex", "gemini-flash", "lora", (40.0, 75.0)),           # ~$8-15 per 1M
+    ("vertex", "gemini-flash", "lora", (40.0, 75.0)),           # unverified: the seed's ~$8-15 per 1M
 ])
 def test_training_cost_of_the_seed_example(provider, model, method, usd):
     estimate = cost.estimate(price(provider, model, method), SEED_5M, "test", epochs=1)
@@ -43,7 +43,7 @@ def test_training_cost_of_the_seed_example(provider, model, method, usd):
 def test_openai_default_epochs_and_truncation_enter_the_bill():
     estimate = cost.estimate(price("openai", "gpt-4o-mini"), SEED_5M, "test")
     assert estimate.epochs == 2 and estimate.billed_tokens == 10_000_000
-    assert estimate.training_usd[0] == pytest.approx(250.0)
+    assert estimate.training_usd[0] == pytest.approx(30.0)
     # gpt-3.5-turbo keeps 16,385 tokens of an example; 2 examples get 25 epochs (100 // 2, at most 25)
     short = cost.estimate(price("openai", "gpt-3.5-turbo"), np.array([20_000, 100]), "test")
     assert short.epochs == 25 and short.billed_tokens == (16_385 + 100) * 25
@@ -53,11 +53,10 @@ def test_openai_default_epochs_and_truncation_enter_the_bill():
 @pytest.mark.parametrize("provider, model, total", [
     ("together", "llama-3.3-70b", 3_766.0),   # $70 + 6 x $616 (seed: $3,766)
     ("together", "llama-3.3-8b", 778.5),      # $22.50 + 6 x $126 (seed: $778)
-    ("fireworks", "llama-3.3-70b", 3_860.0),  # $80 + 6 x $630 (seed: $3,860)
-    ("mistral", "mistral-small", 890.0),      # $50 + 6 x $140 (seed: $890)
-    # 500 x $0.30 + 200 x $1.20 per 1M requests = $390 a month; the seed's $5,400 does not follow from
-    # its own price table, so ftdata's figure is the table's: $125 + 6 x $390
-    ("openai", "gpt-4o-mini", 2_465.0),
+    ("fireworks", "llama-3.3-70b", 3_795.0),  # $15 + 6 x $630 (seed, with its $16 training price: $3,860)
+    ("mistral", "mistral-small", 1_220.0),    # $50 + 6 x (500 x $0.15 + 200 x $0.60 = $195); seed ($0.20/$0.20): $890
+    # 500 x $0.30 + 200 x $1.20 per 1M requests = $390 a month: $15 + 6 x $390
+    ("openai", "gpt-4o-mini", 2_355.0),
 ])
 def test_total_cost_of_ownership(provider, model, total):
     estimate = cost.estimate(price(provider, model), SEED_5M, "test", epochs=1, mean_prompt=500,
@@ -100,3 +99,39 @@ def test_every_seed_provider_is_priced_and_selection_errors_name_the_options():
     with pytest.raises(UsageError, match="no price for anthropic.*openai/gpt-4o-mini/lora"):
         cost.select(cost.load_prices(), provider="anthropic")
     assert cost.select(cost.load_prices(), model="gpt-4o-mini-2024-07-18")[0].model == "gpt-4o-mini"
+
+
+def test_seed_prices_are_gone_from_the_bill():
+    """Issue 11: every cost inherited the seed guide's OpenAI and Fireworks training prices (4-10x too high)."""
+    for provider, model, seed_per_million in [("openai", "gpt-4o-mini", 25.0), ("openai", "gpt-4o", 100.0),
+                                              ("fireworks", "llama-3.3-8b", 5.0), ("fireworks", "llama-3.3-70b", 16.0)]:
+        p = price(provider, model)
+        assert p.training_per_million[0] <= seed_per_million / 4, (provider, model)
+        assert "seed" in p.seed and p.source.startswith("https://") and p.checked
+
+
+def test_every_builtin_price_names_its_source_and_date_and_unverified_ones_say_so():
+    for p in cost.load_prices():
+        assert p.source and p.checked, p.key
+        if p.unverified:
+            estimate = cost.estimate(p, SEED_5M, "test", epochs=1)
+            assert any(n.startswith("unverified price:") for n in estimate.notes)
+            assert estimate.to_json()["unverified"] == p.unverified
+
+
+@pytest.mark.parametrize("missing", ["source", "checked"])
+def test_loader_refuses_a_builtin_price_without_source_or_date(missing):
+    entry = {"provider": "x", "model": "m", "method": "lora", "training_per_million": 1.0,
+             "source": "https://example.org/pricing", "checked": "2026-12-03"}
+    del entry[missing]
+    with pytest.raises(UsageError, match=f"x/m/lora has no {missing}"):
+        cost.builtin_prices({"defaults": {"default_epochs": 3}, "price": [entry]})
+    entry[missing] = "  "
+    with pytest.raises(UsageError, match=f"has no {missing}"):
+        cost.builtin_prices({"defaults": {"default_epochs": 3}, "price": [entry]})
+
+
+def test_minimum_fee_is_billed():
+    small = cost.estimate(price("mistral", "mistral-small"), np.full(10, 100), "test", epochs=1)
+    assert small.training_usd == (4.0, 4.0)  # 1,000 tokens at $10 per 1M is $0.01; Mistral bills at least $4
+    assert any("at least $4.00" in n for n in small.notes)

@@ -44,7 +44,7 @@ def test_report_stats_and_cost(train):
     assert cost["examples"] == 30
     mini = next(o for o in cost["options"] if o["model"] == "gpt-4o-mini")
     assert mini["epochs"] == 3 and mini["billed_tokens"] == sum(expected) * 3  # 30 x 3 = 90 < 100 -> 100 // 30
-    assert mini["training_usd"] == round(sum(expected) * 3 * 25 / 1e6, 2)
+    assert mini["training_usd"] == round(sum(expected) * 3 * 3.00 / 1e6, 2)  # OpenAI's $3.00 per 1M training tokens
     usd = [o["training_usd"] for o in cost["options"]]
     assert usd == sorted(usd)
 

@@ -19,8 +19,9 @@ from ..resources import rules_dir
 from .models import find_model
 
 METHODS = ("lora", "full")
-_PRICE_KEYS = {"provider", "model", "method", "training_per_million", "hourly", "tokens_per_hour",
-               "input_per_million", "output_per_million", "default_epochs", "note", "source", "checked"}
+_PRICE_KEYS = {"provider", "model", "method", "training_per_million", "hourly", "tokens_per_hour", "minimum_usd",
+               "input_per_million", "output_per_million", "default_epochs", "note", "source", "checked", "seed",
+               "unverified"}
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,12 @@ class Price:
     input_per_million: float | None = None
     output_per_million: float | None = None
     default_epochs: int | str = 3  # an integer, or "openai" for OpenAI's rule
+    minimum_usd: float = 0.0  # the least a training job is billed
     note: str = ""
     source: str = ""
     checked: str = ""
+    seed: str = ""  # what the seed guide gave, where it differs from the provider
+    unverified: str = ""  # why the figure could not be confirmed on the provider's page
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -81,6 +85,10 @@ class Estimate:
         if self.notes:
             out["notes"] = self.notes
         out["source"] = f"{self.price.source} ({self.price.checked})"
+        if self.price.unverified:
+            out["unverified"] = self.price.unverified
+        if self.price.seed:
+            out["seed_differs"] = self.price.seed
         return out
 
 
@@ -114,12 +122,24 @@ def _builtin_table() -> dict[str, Any]:
 def load_prices(overrides: list[dict[str, Any]] | None = None) -> list[Price]:
     """The built-in prices, with a user's entries replacing those of the same provider/model/method."""
     table = _builtin_table()
-    defaults = table["defaults"]
-    prices = {p.key: p for p in (_price(e, defaults, "rules/prices.toml") for e in table["price"])}
+    prices = {p.key: p for p in builtin_prices(table)}
     for entry in overrides or []:
-        price = _price(entry, {**defaults, "source": "user config", "checked": ""}, "[tool.ftdata.tokens] prices")
+        price = _price(entry, {**table["defaults"], "source": "user config", "checked": ""}, "[tool.ftdata.tokens] prices")
         prices[price.key] = price
     return list(prices.values())
+
+
+def builtin_prices(table: dict[str, Any]) -> list[Price]:
+    """The shipped table's entries; each must name the provider page it was read from and the date."""
+    prices = []
+    for entry in table["price"]:
+        for key in ("source", "checked"):
+            if not isinstance(entry, dict) or not (isinstance(entry.get(key), str) and entry[key].strip()):
+                what = f"{entry.get('provider')}/{entry.get('model')}/{entry.get('method')}" if isinstance(entry, dict) else repr(entry)
+                raise UsageError(f"rules/prices.toml: the price for {what} has no {key}; every built-in price names "
+                                 "the provider page it was read from (source) and the date it was read (checked)")
+        prices.append(_price(entry, table["defaults"], "rules/prices.toml"))
+    return prices
 
 
 def _price(entry: dict[str, Any], defaults: dict[str, Any], where: str) -> Price:
@@ -141,11 +161,13 @@ def _price(entry: dict[str, Any], defaults: dict[str, Any], where: str) -> Price
     epochs = entry.get("default_epochs", defaults["default_epochs"])
     if not (epochs == "openai" or (isinstance(epochs, int) and epochs >= 1)):
         raise UsageError(f"{where}: default_epochs must be a positive integer or \"openai\", not {epochs!r}")
+    minimum = _range(entry.get("minimum_usd", 0.0), where, "minimum_usd")
     return Price(provider=entry["provider"], model=entry["model"], method=entry["method"],
                  training_per_million=per_token, hourly=entry.get("hourly"), tokens_per_hour=per_hour,
                  input_per_million=entry.get("input_per_million"), output_per_million=entry.get("output_per_million"),
-                 default_epochs=epochs, note=entry.get("note", ""),
-                 source=entry.get("source", defaults["source"]), checked=entry.get("checked", defaults["checked"]))
+                 default_epochs=epochs, minimum_usd=minimum[0], note=entry.get("note", ""),
+                 source=entry.get("source", defaults.get("source", "")), checked=entry.get("checked", defaults.get("checked", "")),
+                 seed=entry.get("seed", ""), unverified=entry.get("unverified", ""))
 
 
 def _range(value: Any, where: str, key: str) -> tuple[float, float] | None:
@@ -179,7 +201,8 @@ def estimate(price: Price, lengths: np.ndarray, counted_with: str, epochs: int |
     """One provider's training cost (and total cost of ownership when requests_per_month is given)."""
     model = find_model(price.model)
     examples = int(np.size(lengths))
-    notes = [n for n in (price.note, model.note if model else "") if n]
+    notes = [n for n in (f"unverified price: {price.unverified}" if price.unverified else "", price.note,
+                         model.note if model else "") if n]
     if epochs is None:
         epochs = openai_epochs(examples) if price.default_epochs == "openai" else int(price.default_epochs)
         if price.default_epochs != "openai":
@@ -191,6 +214,9 @@ def estimate(price: Price, lengths: np.ndarray, counted_with: str, epochs: int |
     else:
         slow, fast = price.tokens_per_hour
         usd = (tokens / fast * price.hourly, tokens / slow * price.hourly)
+    if price.minimum_usd and usd[0] < price.minimum_usd:
+        notes.append(f"{price.provider} bills at least ${price.minimum_usd:,.2f} a job")
+        usd = (max(usd[0], price.minimum_usd), max(usd[1], price.minimum_usd))
     result = Estimate(price=price, examples=examples, epochs=epochs, billed_tokens=tokens, training_usd=usd,
                       counted_with=counted_with, notes=notes)
     if requests_per_month is not None:
