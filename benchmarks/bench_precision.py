@@ -87,6 +87,7 @@ class Flagged:
     severity: str
     file: str
     line: int | None
+    field_path: str | None  # the finding's field in the record
     message: str
     record: str  # the record's text (for labelling), "" for a finding about the whole file
     related: list[dict] = field(default_factory=list)  # {line, record} of each related record
@@ -112,7 +113,7 @@ def collect(path: Path, findings, lines: dict[int, bytes], target: str, into: di
         flagged = into.get((f.severity, key))
         if flagged is None:
             flagged = into[(f.severity, key)] = Flagged(
-                key, code, f.severity, path.name, f.line, f.message, _text(raw),
+                key, code, f.severity, path.name, f.line, f.field, f.message, _text(raw),
                 [{"line": r.line, "record": _text(lines.get(r.line))} for r in f.related if r.file == f.file])
         flagged.targets.add(target)
         flagged.findings += 1
@@ -162,7 +163,8 @@ class _Removal:
     """A dedup report's finding (JSON) with the attributes `collect` reads; severity `error` (removed)."""
 
     def __init__(self, f: dict):
-        self.code, self.severity, self.file, self.line, self.message = f["code"], "error", f["file"], f["line"], f["message"]
+        self.code, self.severity, self.file, self.line, self.field, self.message = (
+            f["code"], "error", f["file"], f["line"], f["field"], f["message"])
         self.related = [_Ref(r["file"], r["line"]) for r in f["related"]]
 
 
@@ -286,7 +288,7 @@ def main() -> int:
         Path(args.out).write_text(text)
     if args.pending:
         Path(args.pending).write_text(json.dumps([{
-            "key": i.key, "code": i.code, "severity": i.severity, "file": i.file, "line": i.line,
+            "key": i.key, "code": i.code, "severity": i.severity, "file": i.file, "line": i.line, "field": i.field_path,
             "message": i.message, "record": i.record, "related": i.related} for i in pending], ensure_ascii=False, indent=1))
     return 0
 
