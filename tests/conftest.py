@@ -30,3 +30,6 @@ def shared_data() -> Path:
     if SHARED_DATA is None or not SHARED_DATA.is_dir():
         pytest.skip("shared/data is not present (beside the checkout, or set FTDATA_SHARED_DATA)")
     return SHARED_DATA
+
+
+from llm.server import llm_server  # noqa: E402,F401  (the local LLM server, session-scoped, for tests/llm and tests/generate)
