@@ -34,6 +34,7 @@ SEVERITY_WEIGHT = {"error": 1.0, "warning": 0.5, "info": 0.15}
 RULE_WEIGHT = {"D": 0.5, "G": 0.0}
 SIGNAL_WEIGHT = {"findings": 0.6, "judge": 0.3, "length": 0.1}
 _BATCH = 20_000
+_MIN_LOG_SPREAD = 0.2  # outliers start 2.5 spreads out: at least 1.65x longer or shorter than the median
 
 
 def finding_weight(code: str, severity: str) -> float:
@@ -46,7 +47,8 @@ def length_risk(lengths: np.ndarray) -> np.ndarray:
         return np.zeros(len(lengths))
     x = np.log1p(lengths.astype(np.float64))
     median = np.median(x)
-    mad = np.median(np.abs(x - median)) * 1.4826 or 1e-9
+    # a floor on the spread: in a file of near-identical lengths a few extra characters are no outlier
+    mad = max(np.median(np.abs(x - median)) * 1.4826, _MIN_LOG_SPREAD)
     return np.clip((np.abs(x - median) / mad - 2.5) / 2.5, 0.0, 1.0)
 
 

@@ -35,7 +35,8 @@ function filterParams() {
 async function refreshState() {
   const { data } = await api("state");
   const p = data.progress;
-  $("dataset").textContent = (data.input || "") + " \u00b7 " + (data.records || 0).toLocaleString() + " records";
+  $("dataset").textContent = (data.input || "").split("/").pop() + " \u00b7 " + (data.records || 0).toLocaleString() + " records";
+  $("dataset").title = data.input || "";
   $("progress-text").textContent = `${p.decided} / ${p.queued} decided`;
   for (const s of ["accepted", "edited", "rejected"]) {
     $("meter-" + s).style.width = p.queued ? (100 * p[s] / p.queued) + "%" : "0";
@@ -119,6 +120,7 @@ function renderMessage(m) {
   const head = el("div", "role", m.role + (m.name ? " \u00b7 " + m.name : "") + (m.tool_call_id ? " \u00b7 " + m.tool_call_id : ""));
   node.appendChild(head);
   if (m.content) node.appendChild(el("div", "content", m.content));
+  else if (!m.tool_calls.length && !m.images.length) node.appendChild(el("div", "content empty-content", "(empty)"));
   for (const url of m.images) {
     const img = el("img", "image");
     img.src = url;  // only data:image/png|jpeg|gif|webp reach here (render.py)
