@@ -15,6 +15,7 @@ from .text import digest, normalise, snippet
 # From the seeds: "Minimum 500 examples, recommended 1,000-5,000"; below 500 results are inconsistent.
 TOO_FEW = 500
 RECOMMENDED = 1000
+ESCAPED_SHOWN = 5  # records named in the escaped-newlines finding
 _CAP = 1000  # distinct labels or system prompts tracked before a counter stops growing
 
 
@@ -30,10 +31,18 @@ class DatasetTally:
     system_text: dict[int, str] = field(default_factory=dict)
     prompts: DistinctCounter = field(default_factory=DistinctCounter)
     prompted: int = 0
+    texts: int = 0  # plain-text records: no system prompt or user turn expected
+    escaped: int = 0  # records whose line breaks are a literal backslash-n
+    escaped_places: list = field(default_factory=list)  # (Ref, field kind) of the first few
+    escaped_kinds: Counter = field(default_factory=Counter)
 
-    def add(self, split: str, system: str, has_user: bool, prompt_hash: int | None, answer: str | None) -> None:
+    def add(self, split: str, system: str, has_user: bool, prompt_hash: int | None, answer: str | None,
+            text: bool = False) -> None:
         self.splits[split] += 1
         if split != "train":
+            return
+        if text:
+            self.texts += 1
             return
         self.without_system += not system
         self.without_user += not has_user
@@ -51,9 +60,20 @@ class DatasetTally:
                 self.labels[normalise(answer)] += 1
                 self.label_overflow = len(self.labels) > _CAP
 
+    def add_escaped(self, ref, kinds: list[str]) -> None:
+        """A record (of any split) with double-escaped line breaks in the fields of `kinds`."""
+        self.escaped += 1
+        self.escaped_kinds.update(kinds)
+        if len(self.escaped_places) < ESCAPED_SHOWN:
+            self.escaped_places.append(ref)
+
     def merge(self, other: "DatasetTally") -> None:
         """Fold in the tally of the records that came after these (the next shard), as `add` would have."""
         self.splits.update(other.splits)
+        self.texts += other.texts
+        self.escaped += other.escaped
+        self.escaped_kinds.update(other.escaped_kinds)
+        self.escaped_places = (self.escaped_places + other.escaped_places)[:ESCAPED_SHOWN]
         self.without_system += other.without_system
         self.without_user += other.without_user
         self.with_answer += other.with_answer
@@ -102,6 +122,8 @@ class DatasetTally:
             "records": dict(self.splits),
             "without_system": self.without_system,
             "without_user": self.without_user,
+            "text_records": self.texts,
+            "escaped_newline_records": self.escaped,
             "distinct_system_prompts": len(self.systems),
             "distinct_prompt_share": round(share, 4) if share is not None else None,
             "labels": dict(self.labels.most_common(20)) if self.label_balance() else None,

@@ -11,35 +11,16 @@ import re
 import zlib
 from collections import Counter
 
-# Outputs that carry no answer: "<nooutput>", "N/A", "...", "TODO".
-_PLACEHOLDER = re.compile(
-    r"""^["'`(\[<]*\s*(?:<\s*no[\s_-]*(?:output|answer|response)\s*>|no[\s_-]*(?:output|answer|response)|
-    n/?a|\.{2,}|…|null|nil|todo|tbd|tba|xxx+|\?+|-+|_+|<\s*(?:empty|blank|placeholder)\s*>)\s*["'`)\]>.]*$""",
-    re.I | re.X,
-)
+from . import phrases
+
+# "<noinput>" inside a longer text (the whole-text placeholder lists are in rules/phrases/quality.toml).
 _PLACEHOLDER_TOKEN = re.compile(r"<\s*no[\s_-]*(?:output|input)\s*>", re.I)
-# Inputs that say there is no input ("<noinput>", "No input.", "N/A"): the last paragraph of a user turn.
-_INPUT_PLACEHOLDER = re.compile(
-    r"""^["'`(<]*\s*(?:<?\s*no[\s_-]*input\s*>?|n/?a|none|null|\.{2,}|…|<\s*(?:empty|blank)\s*>)\s*["'`)>.]*$""", re.I
-)
 
-_MODEL_BOILERPLATE = re.compile(
-    r"\bas an? (?:ai|artificial intelligence) language model\b|\bas a large language model\b"
-    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence) language model\b"
-    r"|\bmy (?:knowledge|training(?: data)?) (?:cutoff|cut-off)\b",
-    re.I,
-)
-_REFUSAL = re.compile(
-    r"\bas an? (?:ai|artificial intelligence) model\b"
-    r"|\bI(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: assistant)?\b|\bas an ai\b,? I\b"
-    r"|\bI (?:do not|don't) have personal (?:opinions|feelings|emotions|experiences|beliefs|preferences)\b"
-    r"|\bI (?:cannot|can't|can ?not|am unable to|won't|will not) (?:fulfill|comply with|help with|assist with) (?:this|that|your) request\b"
-    r"|\bI(?:'m| am) (?:sorry|afraid),? (?:but )?I (?:cannot|can't|am unable to|am not able to)\b",
-    re.I,
-)
-
+# Substrings every English phrase of a list contains: a cheap test that skips most ASCII texts (a text
+# with other characters is always matched against the whole list, whatever language it is in).
 _MODEL_KEYS = ("language model", "cutoff", "cut-off")
-_REFUSAL_KEYS = (" ai", "artificial", "personal", "request", "sorry", "afraid")
+_REFUSAL_KEYS = (" ai", "artificial", "personal", "request", "sorry", "afraid", "task")
+_ASKS_KEYS = ("please", "no ")
 
 # Prompt-format markers that belong to a training template, not to an answer.
 _SPECIAL_TOKEN = re.compile(
@@ -77,28 +58,12 @@ _MOJIBAKE = re.compile(r"Ã[\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u
 _BAD_CHARS = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\"'\]]+", re.I)
-_IMAGE_LINK = re.compile(r"!\[[^\]]*\]\([^)]+\)|\.(?:png|jpe?g|gif|webp|svg|bmp)\b", re.I)
-_LINK_ASKED = re.compile(r"\b(?:urls?|links?|hyperlinks?|websites?|web ?sites?|web ?pages?|sites?|sources?|references?|"
-                         r"citations?|cite|resources?|http|https|www|domains?|homepage|online)\b", re.I)
-
 _NEUTRAL_HOST = re.compile(r"(?:^|\.)(?:example|localhost|json-schema|w3|schema|schemas|xmlsoap|yourdomain|yourwebsite|"
                            r"mywebsite|mysite|yoursite|domain|website|company|test)\.|^localhost$|^127\.|\.(?:test|example|invalid|local)$")
-_UNSEEN_MEDIA = re.compile(
-    r"\b(?:this|these|the (?:given|following|attached|above|below|provided|shown|accompanying)|following|attached|provided|"
-    r"given|above|below)\s+(?:image|images|picture|pictures|photo|photos|photograph|photographs|video|audio|recording|"
-    r"screenshot|painting|graph|chart|diagram|illustration|drawing|figure|clip|attachment)\b"
-    r"|\bthe\s+(?:image|picture|photo|photograph|video|audio|recording|screenshot|painting|graph|chart|diagram|"
-    r"illustration|drawing|figure|clip)\s+(?:below|above|shown|provided|attached|given|here)\b",
-    re.I,
-)
 # Substrings that every match of the patterns above contains (lowercase): cheap tests that skip most texts.
 _URL_KEYS = ("http", "www.")
-_IMAGE_KEYS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp")
 _MEDIA_KEYS = ("image", "picture", "photo", "video", "audio", "recording", "screenshot", "painting", "graph", "chart",
                "diagram", "illustration", "drawing", "figure", "clip", "attachment")
-_UNSEEN_LINK_TASK = re.compile(r"\b(?:summari[sz]e|read|describe|analy[sz]e|review|watch|listen|visit|evaluate|appraise|"
-                               r"rate|critique|categori[sz]e|classify|extract|key points|main points|what)\b", re.I)
-
 _SECRETS = {
     "OpenAI API key": re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{32,}"),
     "Anthropic API key": re.compile(r"\bsk-ant-[A-Za-z0-9_-]{32,}"),
@@ -123,29 +88,42 @@ def placeholder_output(answer: str) -> str | None:
     stripped = answer.strip()
     if not stripped:
         return None
-    if _PLACEHOLDER.match(stripped) or (len(stripped) < 40 and _PLACEHOLDER_TOKEN.search(stripped)):
+    if (len(stripped) <= 40 and phrases.pattern("placeholder-output").match(stripped)
+            or len(stripped) < 40 and _PLACEHOLDER_TOKEN.search(stripped)):
         return f"output is a placeholder: {stripped[:40]!r}"
     return None
 
 
 def placeholder_input(user: str) -> str | None:
-    """A user turn whose input part only says there is none ("<noinput>", "No input.")."""
+    """A user turn whose input part only says there is none ("<noinput>", "No input.", "无")."""
     token = _PLACEHOLDER_TOKEN.search(user)
     if token and "input" in token.group().lower():
         return f"input contains the placeholder {token.group()!r}"
     paragraphs = [p.strip() for p in user.strip().split("\n\n") if p.strip()]
-    if len(paragraphs) >= 2 and _INPUT_PLACEHOLDER.match(paragraphs[-1]):
+    if len(paragraphs) >= 2 and len(paragraphs[-1]) <= 40 and phrases.pattern("placeholder-input").match(paragraphs[-1]):
         return f"input is a placeholder: {paragraphs[-1][:40]!r}"
     return None
 
 
+def _search(name: str, text: str, lower: str, keys: tuple[str, ...]) -> re.Match | None:
+    """A phrase of list `name` in text, skipping the search for ASCII texts without any of `keys`."""
+    if text.isascii() and not any(k in lower for k in keys):
+        return None
+    return phrases.pattern(name).search(text)
+
+
 def boilerplate(answer: str, has_tools: bool = False) -> str | None:
-    """Language-model boilerplate, and canned refusals except where the record declares tools: there,
-    declining what the tools cannot do ("I'm sorry, as an AI I can't order a pizza") is taught on purpose."""
-    lower = answer.lower()  # every phrase contains one of these words: a substring test skips most outputs
-    match = _MODEL_BOILERPLATE.search(answer) if any(k in lower for k in _MODEL_KEYS) else None
-    if match is None and not has_tools and any(k in lower for k in _REFUSAL_KEYS):
-        match = _REFUSAL.search(answer)
+    """Language-model boilerplate; canned refusals and short answers that ask for the input the prompt never
+    gave, except where the record declares tools: there, declining what the tools cannot do ("I'm sorry,
+    as an AI I can't order a pizza") is taught on purpose."""
+    lower = answer.lower()
+    match = _search("model-boilerplate", answer, lower, _MODEL_KEYS)
+    if match is None and not has_tools:
+        match = _search("refusal", answer, lower, _REFUSAL_KEYS)
+        if match is None and len(answer) < 200:
+            match = _search("asks-for-input", answer, lower, _ASKS_KEYS)
+            if match:
+                return f"output asks for the input the prompt never gave: {match.group()!r}"
     return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
 
 
@@ -329,39 +307,80 @@ def _fold(text: str) -> str:
 
 
 def unprompted_link(prompt: str, answer: str) -> str | None:
-    """Links in the output that the prompt neither gave nor asked for: often invented."""
+    """Links in the output's prose that the prompt neither gave nor asked for: often invented. Links in code
+    (an API endpoint, a script tag, a `git clone`), placeholder links (`https://api.example.com`,
+    `https://wttr.in/[YOUR_LOCATION]`) and bare home pages (`https://nvd.nist.gov/`) are not."""
     lower = answer.lower()  # substring tests first: most outputs have neither a link nor an image name
-    image = _IMAGE_LINK.search(answer) if "![" in answer or any(k in lower for k in _IMAGE_KEYS) else None
-    urls = _URL.findall(answer) if any(k in lower for k in _URL_KEYS) else []
-    if not urls and not image:
+    if "![" not in answer and not any(k in lower for k in _URL_KEYS):
         return None
-    if image and "![" in image.group():
+    prose = _without_code(answer)
+    image = _IMAGE_EMBED.search(prose) if "![" in prose else None
+    urls = _URL.findall(prose) if image is None else []
+    if not urls and not image or phrases.pattern("link-requested").search(prompt):
+        return None
+    if image and image.group(1) not in prompt:
         return f"output embeds an image link the prompt never gave: {image.group()[:60]!r}"
     prompt_lower = prompt.lower()
-    if _LINK_ASKED.search(prompt):
-        return None
     for url in urls:
-        host = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).split("/")[0].split(":")[0]
+        host, _, path = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).partition("/")
+        host = host.split(":")[0]
         name = host.rsplit(".", 2)[-2] if host.count(".") >= 1 else host
-        if host and not _NEUTRAL_HOST.search(host) and name not in prompt_lower:
+        if (host and path.strip("/") and not _NEUTRAL_HOST.search(host) and not _PLACEHOLDER_URL.search(url)
+                and name not in prompt_lower):
             return f"output links to {url[:60]!r}, which the prompt neither gave nor asked for"
     return None
 
 
+_IMAGE_EMBED = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
+_PLACEHOLDER_URL = re.compile(r"your|\[|\{|\$|<|xxx|\.\.\.|…|example|placeholder|my-?(?:api|site|domain|app)", re.I)
+_FENCE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.S)
+_CODE_LINE = re.compile(r"^.*(?:\b(?:curl|wget|git clone|pip install|npm install)\s|^\s*(?:import|from)\s+\w|"
+                        r"\b(?:fetch|require|get|post|urlopen|open)\(|<(?:script|img|a|link|iframe|source)\b|"
+                        r"\w\s*=\s*[\"']?https?://|[;{}]\s*$).*$", re.M | re.I)
+
+
+def _without_code(text: str) -> str:
+    """The prose of a text: code fences, inline code and lines that read as code removed."""
+    if "`" in text:
+        text = _FENCE.sub(" ", text)
+    return _CODE_LINE.sub(" ", text)
+
+
 def unseen_reference(user: str, has_images: bool) -> str | None:
-    """A prompt that asks about a picture, recording or web page the model is never shown."""
+    """A prompt that asks about a picture, recording or web page the model is never shown. A picture the
+    prompt names or describes in words ("The Night Watch by Rembrandt") is seen well enough."""
     if has_images:
         return None
     lower = user.lower()
-    media = _UNSEEN_MEDIA.search(user) if any(k in lower for k in _MEDIA_KEYS) else None
-    if media:
+    media = _search("unseen-media", user, lower, _MEDIA_KEYS)
+    if media and not _described(user):
         return f"prompt refers to {media.group()!r}, but the record carries no such attachment"
     urls = _URL.findall(user) if any(k in lower for k in _URL_KEYS) else []
-    if urls and _UNSEEN_LINK_TASK.search(user):
-        rest = _URL.sub("", user)
-        if len(rest.split()) < 40:  # the page's text is not pasted in: the model never saw it
+    if urls and phrases.pattern("unseen-link-task").search(user):
+        if _size_in_words(_URL.sub("", user)) < 40:  # the page's text is not pasted in: the model never saw it
             return f"prompt asks about the content of {urls[0][:60]!r}, which the model cannot open"
     return None
+
+
+_STAND_IN = re.compile(r"^\s*(?:[\[<(（【].*[\]>)）】]|!\[.*|\S*(?:https?://|www\.)\S*)\s*$", re.S)
+
+
+def _described(user: str) -> bool:
+    """The prompt has an input paragraph of words after its instruction, not a stand-in ("[Image of a
+    painting]", a link or an image embed)."""
+    paragraphs = [p for p in user.strip().split("\n\n") if p.strip()]
+    return len(paragraphs) >= 2 and _size_in_words(paragraphs[-1]) >= 2 and not _STAND_IN.match(paragraphs[-1])
+
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def _size_in_words(text: str) -> float:
+    """Words, counting two CJK characters as one (those scripts put no spaces between words)."""
+    if text.isascii():
+        return len(text.split())
+    cjk = len(_CJK.findall(text))
+    return len(_CJK.sub(" ", text).split()) + cjk / 2
 
 
 _SECRET_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|AIza|_live_|PRIVATE KEY|eyJ")

@@ -67,7 +67,57 @@ def _prompt_key(example: Example) -> int | None:
     parts = [f"{m.role}:{normalise(m.content)}" for m in example.prompt() if m.role in ("system", "developer", "user")]
     if not any(p.startswith("user:") for p in parts):
         return None
+    images = image_refs(example)
+    if images:  # the same question about another picture is another prompt
+        parts.append("images:" + "\x1e".join(images))
     return digest("\x1f".join(parts))
+
+
+_last_images: list = [None, ()]  # (example, refs): the key and the quality stage both ask
+
+
+def image_refs(example: Example) -> tuple[str, ...]:
+    """The images a record attaches, as written (URL, path, data URI): in message parts (OpenAI `image_url`,
+    Gemini `fileData`/`inlineData`, which the formats read; HF `{"type": "image", "image": ...}`, which they
+    do not), in a top-level `images`/`image` list (LLaMA-Factory), or as bare `<image>` tokens when the
+    files are named nowhere else."""
+    if _last_images[0] is example:
+        return _last_images[1]
+    refs: list[str] = [url for m in example.messages or () for url in m.images]
+    if not refs and b"image" in example.raw:
+        data = example.data if isinstance(example.data, dict) else {}
+        for key in ("images", "image"):
+            value = data.get(key)
+            refs += [_image_name(v) for v in (value if isinstance(value, list) else [value]) if _image_name(v)]
+        refs += _part_images(data.get("messages")) + _part_images(data.get("conversations"))
+        if not refs:
+            tokens = sum(m.content.count("<image>") for m in example.messages or ())
+            refs = [f"<image>#{i}" for i in range(tokens)]
+    _last_images[:] = example, tuple(refs)
+    return _last_images[1]
+
+
+def _image_name(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):  # {"url": ...}, {"path": ...}, {"bytes": ...} as datasets write them
+        for key in ("url", "path", "image_url", "image", "bytes"):
+            if isinstance(value.get(key), (str, dict)):
+                return _image_name(value[key]) or str(value[key])[:200]
+    return ""
+
+
+def _part_images(messages: object) -> list[str]:
+    """Images in content parts typed image/input_image that hold a bare string."""
+    refs = []
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else ():
+            if isinstance(part, dict) and part.get("type") in ("image", "input_image", "image_url"):
+                name = _image_name(part.get(part["type"])) or _image_name(part.get("image_url")) or _image_name(part.get("url"))
+                if name and name not in refs:
+                    refs.append(name)
+    return refs
 
 
 def snippet(text: str, limit: int = 60) -> str:

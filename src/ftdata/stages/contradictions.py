@@ -13,7 +13,7 @@ from ..dedup import BATCH
 from ..dedup.index import NearDuplicateIndex
 from ..dedup.text import normalise as dedup_normalise
 from ..quality.contradictions import AnswerGroups, conflict_message, is_label
-from ..quality.text import answer_message, digest, joined, normalise, prompt_key, snippet
+from ..quality.text import answer_message, digest, image_refs, joined, normalise, prompt_key, snippet
 from ..records import Example, Ref
 from .base import Problem, Stage
 
@@ -56,7 +56,8 @@ class ContradictionsStage(Stage):
             text = answer.content.strip()
             label = is_label(text)
             self.groups.add(prompt, example.ref, digest(normalise(text)), snippet(text, 48), label)
-            if label and self.index is not None and prompt not in self.seen:
+            # Near-duplicate texts about different pictures are different prompts: pictures join exact groups only.
+            if label and self.index is not None and prompt not in self.seen and not image_refs(example):
                 self.seen.add(prompt)
                 self._index(prompt, joined(example.prompt(), ("system", "developer", "user")))
         return ()

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..quality.guidance import RECOMMENDED, TOO_FEW, DatasetTally
+from ..quality.leftovers import escaped_newlines
 from ..quality.text import answer_message, prompt_key, system_text
 from ..records import Example, Ref
 from .base import Problem, Stage
@@ -15,6 +16,9 @@ class GuidanceOptions:
     recommended: int = RECOMMENDED  # fewer than this: info
     min_distinct_prompts: float = 0.9  # share of distinct prompts below which diversity is reported
     max_label_ratio: float = 10.0  # most common label over rarest label beyond which balance is reported
+
+
+_KIND = {"user": "prompt", "system": "system prompt", "developer": "system prompt", "tool": "tool result"}
 
 
 class GuidanceStage(Stage):
@@ -30,7 +34,11 @@ class GuidanceStage(Stage):
             answer = answer_message(example)
             has_user = any(m.role == "user" for m in example.messages)
             self.tally.add(example.split, system_text(example), has_user, prompt_key(example),
-                           answer.content if answer is not None else None)
+                           answer.content if answer is not None else None, example.is_text)
+            kinds = sorted({_KIND.get(m.role, "answer") if not example.is_text else "text"
+                            for m in (*example.messages, *(example.chosen or ())) if escaped_newlines(m.content)})
+            if kinds:
+                self.tally.add_escaped(example.ref, kinds)
         return ()
 
     def finish(self) -> Iterator[tuple[Ref | None, Problem]]:
@@ -58,12 +66,26 @@ class GuidanceStage(Stage):
                                         "the model sees the same inputs over and over")
         for a, b in t.system_variants()[:3]:
             yield None, Problem("G006", f"system prompts {a!r} and {b!r} are near-copies; pick one wording")
-        if 0 < t.without_system < n:
-            yield None, Problem("G007", f"{t.without_system:,} of {n:,} training records ({t.without_system / n:.0%}) "
-                                        "have no system prompt while the others do")
+        chats = n - t.texts
+        if 0 < t.without_system < chats:
+            yield None, Problem("G007", f"{t.without_system:,} of {chats:,} training conversations "
+                                        f"({t.without_system / chats:.0%}) have no system prompt while the others do")
+        escaped = self._escaped()
+        if escaped:
+            yield escaped
         if t.without_user:
-            yield None, Problem("G008", f"{t.without_user:,} of {n:,} training records ({t.without_user / n:.0%}) "
+            yield None, Problem("G008", f"{t.without_user:,} of {chats:,} training conversations ({t.without_user / chats:.0%}) "
                                         "have no user message")
+
+    def _escaped(self) -> tuple[None, Problem] | None:
+        """Double-escaped newlines, once for the dataset: from 3 records, or from half of a smaller file."""
+        t = self.tally
+        records = t.splits.total()
+        if t.escaped < min(3, max(1, records / 2)):
+            return None
+        where = ", ".join(f"{kind} ×{n:,}" for kind, n in t.escaped_kinds.most_common())
+        return None, Problem("G009", f"{t.escaped:,} of {records:,} records ({t.escaped / records:.0%}) write line breaks "
+                                     f"as a literal backslash-n ({where}); the first are listed", related=tuple(t.escaped_places))
 
     def stats(self) -> dict:
         return self.tally.stats()

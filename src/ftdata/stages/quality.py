@@ -1,9 +1,14 @@
-"""Low-quality examples: placeholders, boilerplate, cut-off or looping outputs, garbled text, leaks."""
+"""Low-quality examples: placeholders, boilerplate, cut-off or looping outputs, garbled text, leaks.
+
+Plain-text (pretraining) records have no prompt and no answer: only the rules about text itself (garbled
+characters, secrets, personal data, template variables) apply to them.
+"""
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..quality import lowq
+from ..quality import leftovers, lowq
+from ..quality.text import image_refs
 from ..records import Example, Message
 from .base import Problem, Stage
 
@@ -48,7 +53,7 @@ class QualityStage(Stage):
             if message and code not in found:
                 found[code] = Problem(code, message, field)
 
-        for prompt, context, answer in turns(example):
+        for prompt, context, answer in () if example.is_text else turns(example):
             text, field = answer.content, answer.content_path
             report("Q001", lowq.placeholder_output(text), field)
             if not text.strip():
@@ -61,16 +66,23 @@ class QualityStage(Stage):
             report("Q008", lowq.unprompted_link(context, text), field)
             report("Q012", lowq.template_leak(prompt, text), field)
             report("Q013", lowq.wrong_arithmetic(prompt, text), field)
-        has_images = any(m.images for m in example.messages)
-        for message in self._all_messages(example):
+        has_images = bool(image_refs(example))
+        messages = self._all_messages(example)
+        for message in messages:
             field = message.content_path
-            if message.role == "user":
+            if message.role == "user" and not example.is_text:
                 report("Q002", lowq.placeholder_input(message.content), field)
                 report("Q009", lowq.unseen_reference(message.content, has_images), field)
             report("Q006", lowq.bad_characters(message.content), field)
             report("Q010", lowq.secret(message.content), field)
             report("Q011", lowq.personal_data(message.content), field)
+            if "{" in message.content and "Q014" not in found:
+                report("Q014", leftovers.template_variable(message.content, self._user_text(messages)), field)
         return found.values()
+
+    @staticmethod
+    def _user_text(messages: list[Message]) -> str:
+        return "\n".join(m.content for m in messages if m.role in ("user", "system", "developer"))
 
     @staticmethod
     def _all_messages(example: Example) -> list[Message]:
