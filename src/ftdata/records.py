@@ -95,6 +95,8 @@ class Example:
     chosen: list[Message] | None = None  # preference pairs only
     rejected: list[Message] | None = None
     tools: list | None = None  # declared tools, as written
+    # KTO's desirability of the completion: False marks an example to train away from. None: not KTO.
+    label: bool | None = None
     findings: list[Finding] = field(default_factory=list)
 
     @property

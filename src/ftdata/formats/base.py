@@ -1,5 +1,6 @@
 """The format interface and the OpenAI-style message mapping several formats share."""
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,16 @@ class Format:
     write: Callable[[Example], tuple[dict, list[str]]]  # a record from an example, and what it dropped
     conversational: bool = True  # text-only formats have no roles to check
     preference: bool = False
+    # A test on the values, for a format whose keys another format shares (Cohere's `messages`)
+    match: Callable[[dict], bool] | None = None
 
 
 def text_of(content: Any) -> tuple[str, list[str]]:
-    """The text of an OpenAI-style content (string, list of parts or null) and its image URLs."""
+    """The text of an OpenAI-style content (string, list of parts or null) and its images.
+
+    Parts written by other tools are read too, so that their text is not lost (the schema still names
+    the keys OpenAI does not take): a text part's `value` instead of `text`, an `image_url` given as a
+    bare string, and Hugging Face's `{"type": "image", "image": path or URL}`."""
     if isinstance(content, str):
         return content, []
     texts, images = [], []
@@ -27,11 +34,14 @@ def text_of(content: Any) -> tuple[str, list[str]]:
         for part in content:
             if not isinstance(part, dict):
                 continue
-            if isinstance(part.get("text"), str):
-                texts.append(part["text"])
-            image = part.get("image_url")
-            if isinstance(image, dict) and isinstance(image.get("url"), str):
-                images.append(image["url"])
+            text = part.get("text", part.get("value") if part.get("type") == "text" else None)
+            if isinstance(text, str):
+                texts.append(text)
+            image = part.get("image_url", part.get("image") if part.get("type") == "image" else None)
+            if isinstance(image, dict):
+                image = image.get("url")
+            if isinstance(image, str):
+                images.append(image)
     return "\n".join(texts), images
 
 
@@ -96,7 +106,29 @@ def message_paths(prefix: str, count: int, text: str = "content") -> list[tuple[
     return paths + [(f"{prefix}[{i}]", f"{prefix}[{i}].{text}") for i in range(len(paths), count)]
 
 
-def write_openai_message(msg: Message) -> dict:
+def write_openai_messages(messages: list[Message]) -> list[dict]:
+    """OpenAI messages, with the call ids OpenAI requires: a source without them (ShareGPT, Gemini,
+    Hugging Face) gets `call_N` ids, and each tool result answers the oldest call not yet answered."""
+    out, unanswered, made = [], [], 0
+    for m in messages:
+        ids = []
+        for call in m.tool_calls:
+            if call.id is None:
+                made += 1
+                ids.append(f"call_{made}")
+            else:
+                ids.append(call.id)
+        unanswered += ids
+        answers = m.tool_call_id
+        if m.role == "tool" and answers is None and unanswered:
+            answers = unanswered[0]
+        if answers in unanswered:
+            unanswered.remove(answers)
+        out.append(write_openai_message(m, ids, answers))
+    return out
+
+
+def write_openai_message(msg: Message, call_ids: list[str] | None = None, tool_call_id: str | None = None) -> dict:
     out: dict[str, Any] = {"role": msg.role}
     if msg.images:
         parts: list[dict] = [{"type": "text", "text": msg.content}] if msg.content else []
@@ -109,12 +141,20 @@ def write_openai_message(msg: Message) -> dict:
     if msg.weight is not None:
         out["weight"] = msg.weight
     if msg.tool_calls:
+        ids = call_ids or [c.id for c in msg.tool_calls]
         out["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}} for c in msg.tool_calls
+            {"id": i, "type": "function", "function": {"name": c.name, "arguments": _json_text(c.arguments)}}
+            for i, c in zip(ids, msg.tool_calls)
         ]
-    if msg.tool_call_id is not None:
-        out["tool_call_id"] = msg.tool_call_id
+    tool_call_id = tool_call_id if tool_call_id is not None else msg.tool_call_id
+    if tool_call_id is not None:
+        out["tool_call_id"] = tool_call_id
     return out
+
+
+def _json_text(arguments: Any) -> Any:
+    """Call arguments as OpenAI holds them, a JSON string (some sources write the object itself)."""
+    return arguments if isinstance(arguments, str) or arguments is None else json.dumps(arguments, ensure_ascii=False)
 
 
 def plain_turns(messages: list[Message]) -> list[str]:

@@ -1,10 +1,11 @@
-"""Vertex AI / Gemini tuning records: `contents` of `role` + `parts`, optional `systemInstruction`."""
+"""Vertex AI / Gemini tuning records: `contents` of `role` + `parts`, optional `systemInstruction`; and
+Vertex's legacy text-model tuning records, `input_text` + `output_text` (PaLM `text-bison`)."""
 
 import json
 from typing import Any
 
 from ..records import Example, Message, ToolCall
-from .base import Format
+from .base import Format, plain_turns
 
 ROLE_OF = {"user": "user", "model": "assistant", "function": "tool"}
 
@@ -88,4 +89,28 @@ GEMINI = Format(
     fields=("contents", "systemInstruction", "tools"),
     read=_read,
     write=_write,
+)
+
+
+def _read_legacy(data: dict, example: Example) -> None:
+    example.messages = [
+        Message(role, value if isinstance(value, str) else "", key, key, source_role=role, has_content=isinstance(value, str))
+        for key, role in (("input_text", "user"), ("output_text", "assistant")) for value in [data.get(key)]]
+
+
+def _write_legacy(example: Example) -> tuple[dict, list[str]]:
+    prompt, answer = example.prompt(), example.answer()
+    dropped = ["the rejected answer (a Vertex legacy record holds one answer)"] if example.is_preference else []
+    dropped += [f"{m.path}: the {m.role} role (input_text is plain text)" for m in prompt if m.role != "user"]
+    dropped += [f"{m.path}: the {m.role} role (output_text is plain text)" for m in answer if m.role != "assistant"]
+    return {"input_text": "\n\n".join(m.content for m in prompt), "output_text": "\n\n".join(m.content for m in answer)}, (
+        dropped + plain_turns(prompt + answer))
+
+
+VERTEX_LEGACY = Format(
+    name="vertex-legacy",
+    keys=("input_text", "output_text"),
+    fields=("input_text", "output_text"),
+    read=_read_legacy,
+    write=_write_legacy,
 )

@@ -1,7 +1,7 @@
 """OpenAI chat fine-tuning records (`messages`) and OpenAI preference (DPO) records."""
 
-from ..records import Example
-from .base import Format, read_openai_messages, write_openai_message
+from ..records import Example, Message
+from .base import Format, read_openai_messages, write_openai_messages
 
 
 def _read_chat(data: dict, example: Example) -> None:
@@ -17,7 +17,7 @@ def _write_chat(example: Example) -> tuple[dict, list[str]]:
         # A chat record holds one answer: keep the preferred one, say the other is gone.
         return {"messages": out["input"]["messages"] + out["preferred_output"], **_tools(example)}, [
             *dropped, "the rejected answer (a chat record holds one answer)"]
-    return {"messages": [write_openai_message(m) for m in example.messages or []], **_tools(example)}, []
+    return {"messages": write_openai_messages(example.messages or []), **_tools(example)}, []
 
 
 def _read_preference(data: dict, example: Example) -> None:
@@ -32,15 +32,21 @@ def _write_preference(example: Example) -> tuple[dict, list[str]]:
     if not example.is_preference:
         prompt, answer = example.prompt(), example.answer()
         return {
-            "input": {"messages": [write_openai_message(m) for m in prompt], **_tools(example)},
-            "preferred_output": [write_openai_message(m) for m in answer],
+            "input": {"messages": write_openai_messages(prompt), **_tools(example)},
+            "preferred_output": _answer(prompt, answer),
             "non_preferred_output": [],
         }, ["non_preferred_output is empty: the source has no rejected answer"]
+    prompt = example.messages or []
     return {
-        "input": {"messages": [write_openai_message(m) for m in example.messages or []], **_tools(example)},
-        "preferred_output": [write_openai_message(m) for m in example.chosen or []],
-        "non_preferred_output": [write_openai_message(m) for m in example.rejected or []],
+        "input": {"messages": write_openai_messages(prompt), **_tools(example)},
+        "preferred_output": _answer(prompt, example.chosen or []),
+        "non_preferred_output": _answer(prompt, example.rejected or []),
     }, []
+
+
+def _answer(prompt: list[Message], answer: list[Message]) -> list[dict]:
+    """The answer's messages, with call ids that follow on from the prompt's."""
+    return write_openai_messages(prompt + answer)[len(prompt):]
 
 
 def _tools(example: Example) -> dict:

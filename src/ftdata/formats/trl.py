@@ -1,4 +1,5 @@
-"""TRL-style records: `prompt`/`completion`, preference `prompt`/`chosen`/`rejected`, and plain `text`.
+"""TRL-style records: `prompt`/`completion`, preference `prompt`/`chosen`/`rejected` (or `chosen`/`rejected`
+alone, the prompt implicit), KTO's `prompt`/`completion`/`label`, and plain `text`.
 
 Each side is either a string (standard) or a list of chat messages (conversational).
 """
@@ -6,7 +7,7 @@ Each side is either a string (standard) or a list of chat messages (conversation
 from typing import Any
 
 from ..records import Example, Message
-from .base import Format, plain_turns, read_openai_messages, write_openai_message
+from .base import Format, plain_turns, read_openai_messages, write_openai_messages
 
 
 def _side(value: Any, key: str, role: str) -> list[Message]:
@@ -14,6 +15,19 @@ def _side(value: Any, key: str, role: str) -> list[Message]:
         return read_openai_messages(value, key)
     return [Message(role, value if isinstance(value, str) else "", key, key, source_role=role,
                     has_content=isinstance(value, str))]
+
+
+def split_pair(prompt: list[Message], chosen: list[Message],
+               rejected: list[Message]) -> tuple[list[Message], list[Message], list[Message]]:
+    """(prompt, chosen, rejected) with the turns both answers open with moved into the prompt.
+
+    Many pairs hold the whole conversation in each answer (Anthropic HH, TRL's implicit prompt):
+    left there, the user's turn would become part of what the model is trained to prefer."""
+    shared = 0
+    while (shared < min(len(chosen), len(rejected)) - 1 and chosen[shared].role == rejected[shared].role
+           and chosen[shared].content == rejected[shared].content):
+        shared += 1
+    return prompt + chosen[:shared], chosen[shared:], rejected[shared:]
 
 
 def _is_plain(prompt: list[Message], answers: list[list[Message]]) -> bool:
@@ -24,7 +38,7 @@ def _is_plain(prompt: list[Message], answers: list[list[Message]]) -> bool:
 
 
 def _write_side(messages: list[Message], plain: bool) -> Any:
-    return messages[0].content if plain else [write_openai_message(m) for m in messages]
+    return messages[0].content if plain else write_openai_messages(messages)
 
 
 def _read_completion(data: dict, example: Example) -> None:
@@ -42,9 +56,44 @@ def _write_completion(example: Example) -> tuple[dict, list[str]]:
 
 
 def _read_preference(data: dict, example: Example) -> None:
-    example.messages = _side(data.get("prompt"), "prompt", "user")
-    example.chosen = _side(data.get("chosen"), "chosen", "assistant")
-    example.rejected = _side(data.get("rejected"), "rejected", "assistant")
+    example.messages, example.chosen, example.rejected = split_pair(
+        _side(data.get("prompt"), "prompt", "user"), _side(data.get("chosen"), "chosen", "assistant"),
+        _side(data.get("rejected"), "rejected", "assistant"))
+
+
+def _answer_messages(value: Any, key: str) -> list[Message]:
+    """One side of an implicit-prompt pair: a list of messages, or an object holding them as `messages`."""
+    if isinstance(value, dict):
+        return read_openai_messages(value.get("messages"), f"{key}.messages")
+    return read_openai_messages(value, key)
+
+
+def _read_implicit(data: dict, example: Example) -> None:
+    example.messages, example.chosen, example.rejected = split_pair(
+        [], _answer_messages(data.get("chosen"), "chosen"), _answer_messages(data.get("rejected"), "rejected"))
+
+
+def _write_implicit(example: Example) -> tuple[dict, list[str]]:
+    if not example.is_preference:
+        return {}, ["everything: the source record is not a preference pair"]
+    prompt = example.messages or []
+    return {"chosen": write_openai_messages(prompt + (example.chosen or [])),
+            "rejected": write_openai_messages(prompt + (example.rejected or []))}, []
+
+
+def _read_kto(data: dict, example: Example) -> None:
+    _read_completion(data, example)
+    label = data.get("label")
+    example.label = label if isinstance(label, bool) else None
+
+
+def _write_kto(example: Example) -> tuple[dict, list[str]]:
+    if example.is_preference:
+        return {}, ["everything: a preference pair is two KTO records (chosen with label true, rejected with "
+                    "label false); ftdata writes one record per input record"]
+    out, dropped = _write_completion(example)
+    out["label"] = example.label if example.label is not None else True
+    return out, dropped
 
 
 def _write_preference(example: Example) -> tuple[dict, list[str]]:
@@ -82,5 +131,20 @@ TRL_PREFERENCE = Format(
     read=_read_preference,
     write=_write_preference,
     preference=True,
+)
+TRL_IMPLICIT_PREFERENCE = Format(
+    name="trl-implicit-preference",
+    keys=("chosen", "rejected"),
+    fields=("chosen", "rejected"),
+    read=_read_implicit,
+    write=_write_implicit,
+    preference=True,
+)
+KTO = Format(
+    name="kto",
+    keys=("prompt", "completion", "label"),
+    fields=("prompt", "completion", "label", "tools"),
+    read=_read_kto,
+    write=_write_kto,
 )
 TEXT = Format(name="text", keys=("text",), fields=("text",), read=_read_text, write=_write_text, conversational=False)

@@ -8,6 +8,7 @@ parse stage judges it), so clean + rejected always adds up.
 """
 
 import gzip
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -102,6 +103,8 @@ class ReadStage(Stage):
                 self._loose(Ref(path, 1), Problem("F004", "file starts with a UTF-8 byte order mark (EF BB BF); ignored"))
             if shard.array or (shard.start == 0 and not lines_only(path) and first.lstrip(_WHITESPACE).startswith(b"[")):
                 units = self._array_elements(first, stream, path, shard)
+            elif shard.start == 0 and multiline_objects(first):
+                units = self._objects(first, stream, path)
             else:
                 units = self._lines(first, stream, path, shard.first_line - 1, shard.start)
             yield from units
@@ -180,6 +183,17 @@ class ReadStage(Stage):
             yield line, raw, None, None
         for line, message in scanner.problems:
             self._loose(Ref(path, line), Problem("F011", message))
+
+    def _objects(self, buf: bytes, stream: BinaryIO, path: str) -> Iterator[tuple[int, bytes, None, Problem | None]]:
+        """The JSON values of a file that writes each over several lines, one after another: a .json file
+        holding one object, or a .jsonl file of pretty-printed objects. One finding for the file says so."""
+        count = 0
+        for count, (_, line, raw) in enumerate(ArrayScanner(buf, stream, self, inside=True).values(), 1):
+            yield line, raw, None, None
+        self._loose(Ref(path, 1), Problem(
+            "F013", f"the file holds {count:,} JSON value{'s' if count != 1 else ''} written over several lines each "
+                    "(pretty-printed), not JSON Lines: ftdata read each as one record, but fine-tuning APIs and "
+                    "trainers read one record per line (`--clean FILE.jsonl` writes them so)"))
 
     def _parquet(self, source: InputFile) -> Iterator[tuple[int, bytes, dict, None]]:
         import pyarrow.parquet as pq
@@ -279,6 +293,26 @@ class ArrayScanner:
             yield start, start_line, element
             expect_element = False
 
+    def values(self) -> Iterator[tuple[int, int, bytes]]:
+        """(byte offset, line, bytes) of each value of a stream of JSON values written one after another,
+        with no array around them. Anything that is not an object or an array is taken to the end of its
+        line, and an unclosed value to the end of the input, for the parse stage to judge."""
+        while byte := self._skip_whitespace():
+            start_line, start = self.line, self.base + self.pos
+            value = self._element() if byte in (b"{", b"[") else self._rest_of_line()
+            if value is None:
+                while self._more():
+                    pass
+                value = self._take(len(self.buf))
+            self.line += count_byte(value, b"\n")
+            yield start, start_line, value
+
+    def _rest_of_line(self) -> bytes:
+        while (newline := self.buf.find(b"\n", self.pos)) < 0:
+            if not self._more():
+                return self._take(len(self.buf))
+        return self._take(newline)
+
     def _element(self) -> bytes | None:
         """The element starting at self.pos (which stays there until it is complete)."""
         pattern = _TOKEN if self.buf[self.pos:self.pos + 1] in (b"{", b"[") else _SCALAR_END
@@ -311,6 +345,28 @@ class ArrayScanner:
         element = self.buf[self.pos:end].rstrip(_WHITESPACE)
         self.pos = end
         return element
+
+
+def multiline_objects(head: bytes) -> bool:
+    """Whether an input starting with `head` writes its records over several lines each (a pretty-printed
+    object, or a run of them), not one per line: its first line opens an object that closes on a later one."""
+    text = head.removeprefix(BOM).lstrip(_WHITESPACE)
+    if not text.startswith(b"{"):
+        return False
+    first = text.split(b"\n", 1)[0].rstrip()
+    if first == b"{":
+        return True
+    try:
+        orjson.loads(first)
+        return False
+    except orjson.JSONDecodeError:
+        pass
+    try:  # the first line is not a record by itself: is it the start of one that ends further down?
+        decoded = text.decode("utf-8", errors="replace")
+        _, end = json.JSONDecoder().raw_decode(decoded)
+    except (ValueError, RecursionError):
+        return False
+    return "\n" in decoded[:end]
 
 
 def lines_only(path: str) -> bool:

@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from .. import formats, schemas
+from ..formats.layouts import layout_of
 from ..records import Example
 from .base import InputFile, Problem, Shard, Stage
 
@@ -27,14 +28,22 @@ class SchemaStage(Stage):
         if example.data is None:
             return
         fmt = self.forced or formats.detect(example.data)
+        keys = ", ".join(list(example.data)[:6]) or "none"
         if fmt is None:
-            keys = ", ".join(list(example.data)[:6]) or "none"
+            layout = layout_of(example.data)
+            if layout is not None:
+                self._count(example.file, f"{layout.name} (not read)")
+                yield Problem("S008", f"this is a {layout.name} record ({layout.what}), which no fine-tuning API "
+                                      f"takes as it is; to train on it, {layout.convert}")
+                return
             yield Problem("S001", f"no known format has these keys ({keys}); expected one of: {'; '.join(formats.signatures())}")
             return
-        counts = self.per_file.get(example.file)
-        if counts is None:
-            counts = self.per_file[example.file] = Counter()
-        counts[fmt.name] += 1
+        if self.forced and not example.data.keys() >= frozenset(fmt.keys):
+            missing = ", ".join(k for k in fmt.keys if k not in example.data)
+            yield Problem("S001", f"every record was to be read as {fmt.name} (the format given), which needs "
+                                  f"{' + '.join(fmt.keys)}; this record has no {missing} (its keys: {keys})")
+            return
+        self._count(example.file, fmt.name)
         if example.file not in self.file_format:
             self.file_format[example.file] = self._head(example) or (fmt.name, example.line)
         first, line = self.file_format[example.file]
@@ -47,6 +56,12 @@ class SchemaStage(Stage):
                 if not (code == "S005" and field == "weight" and self.sample_weight):
                     yield Problem(code, message, field)
         fmt.read(example.data, example)
+
+    def _count(self, file: str, name: str) -> None:
+        counts = self.per_file.get(file)
+        if counts is None:
+            counts = self.per_file[file] = Counter()
+        counts[name] += 1
 
     def _head(self, example: Example) -> tuple[str, int] | None:
         """The format and line of the first recognised record before `example` in its file.

@@ -1,0 +1,34 @@
+"""ToolBench (OpenBMB) training records: `query`, `functions` and `train_messages`, a list of ever longer
+prefixes of one conversation, each ending on an assistant turn to learn (OpenAI's legacy `function_call`
+turns and `function` results). The last prefix is the whole conversation, which is what ftdata reads."""
+
+from ..records import Example
+from .base import Format, read_openai_messages, write_openai_messages
+
+
+def _read(data: dict, example: Example) -> None:
+    prefixes = data.get("train_messages")
+    last = len(prefixes) - 1 if isinstance(prefixes, list) else -1
+    example.messages = read_openai_messages(prefixes[last], f"train_messages[{last}]") if last >= 0 else []
+    functions = data.get("functions")
+    if isinstance(functions, list):
+        example.tools = [{"type": "function", "function": f} for f in functions]
+
+
+def _write(example: Example) -> tuple[dict, list[str]]:
+    messages = list(example.prompt()) + list(example.answer())
+    dropped = ["the rejected answer (a ToolBench record holds one conversation)"] if example.is_preference else []
+    written = write_openai_messages(messages)
+    ends = [i + 1 for i, m in enumerate(messages) if m.role == "assistant"]
+    query = next((m.content for m in messages if m.role == "user"), "")
+    functions = [t.get("function", t) for t in example.tools or []]
+    return {"query": query, "functions": functions, "train_messages": [written[:end] for end in ends]}, dropped
+
+
+TOOLBENCH = Format(
+    name="toolbench",
+    keys=("query", "functions", "train_messages"),
+    fields=("query", "functions", "train_messages"),
+    read=_read,
+    write=_write,
+)
