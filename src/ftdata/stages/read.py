@@ -51,6 +51,10 @@ def check_readable(path: str) -> None:
         raise InputError(f"{path}: is a directory; pass the dataset files inside it")
     if not p.exists():
         raise InputError(f"{path}: no such file")
+    if not p.is_file():  # a named pipe or a device: opening it to probe would take what it has to give
+        if not os.access(p, os.R_OK):
+            raise InputError(f"{path}: cannot read: permission denied")
+        return
     try:
         with p.open("rb"):
             pass
