@@ -5,6 +5,7 @@ the slower diagnosis with the standard library, which can name the column, the k
 """
 
 import json
+import math
 import re
 from collections.abc import Iterator
 
@@ -13,6 +14,10 @@ import orjson
 from ..records import Example
 from .base import Problem, Stage
 from .read import count_byte
+
+# Records nesting deeper cannot be written by orjson, which the outputs and later stages use: they are
+# refused at parsing (F008), one limit for every command, rather than crashing whichever writes first
+MAX_DEPTH = 254
 
 
 class ParseStage(Stage):
@@ -34,7 +39,12 @@ class ParseStage(Stage):
         if not isinstance(data, dict):
             yield Problem("F002", f"expected a JSON object, found {_json_type(data)}")
             return
-        if _may_have_duplicate_keys(raw, data):
+        try:
+            suspect = _may_have_duplicate_keys(raw, data)
+        except orjson.JSONEncodeError:  # orjson reads 1,024 levels but writes back only MAX_DEPTH
+            yield _too_deep()
+            return
+        if suspect:
             duplicate = _first_duplicate_key(raw)
             if duplicate:
                 yield Problem("F010", f"key {duplicate!r} appears twice in one object; parsers keep only one value")
@@ -53,7 +63,8 @@ class ParseStage(Stage):
             return
         non_finite: list[str] = []
         try:
-            data = json.loads(text, parse_constant=lambda name: non_finite.append(name) or float(name))
+            data = json.loads(text, parse_constant=lambda name: non_finite.append(name) or float(name),
+                              parse_float=lambda number: _finite(number, non_finite))
         except RecursionError:
             yield Problem("F008", "nesting is too deep for a JSON parser")
             return
@@ -69,13 +80,21 @@ class ParseStage(Stage):
             return
         if non_finite:
             yield Problem("F009", f"{non_finite[0]} is not a JSON number (providers refuse NaN and Infinity)")
-        elif _depth_exceeds(data, 1000):
-            yield Problem("F008", "nesting is deeper than 1,000 levels")
+        if _depth_exceeds(data, MAX_DEPTH):
+            yield _too_deep()
             return
         if isinstance(data, dict):
             example.data = data  # keep checking the rest of the record
         else:
             yield Problem("F002", f"expected a JSON object, found {_json_type(data)}")
+
+
+def _finite(number: str, non_finite: list[str]) -> float:
+    """A JSON number as a float; one too large for a double (1e400) becomes Infinity, so it is noted."""
+    value = float(number)
+    if math.isinf(value):
+        non_finite.append(f"{number} (Infinity as a double)")
+    return value
 
 
 def _may_have_duplicate_keys(raw: bytes, data: dict) -> bool:
@@ -129,16 +148,20 @@ def _lone_surrogate(value: object) -> bool:
     return False
 
 
+def _too_deep() -> Problem:
+    return Problem("F008", f"nesting is deeper than {MAX_DEPTH} levels, the most ftdata (orjson) can write back")
+
+
 def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in children)
     return False
 
 
