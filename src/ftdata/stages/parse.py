@@ -37,7 +37,7 @@ class ParseStage(Stage):
             yield from self._diagnose(example)
             return
         if not isinstance(data, dict):
-            yield Problem("F002", f"expected a JSON object, found {_json_type(data)}")
+            yield Problem("F002", _not_an_object(data))
             return
         try:
             suspect = _may_have_duplicate_keys(raw, data)
@@ -86,7 +86,7 @@ class ParseStage(Stage):
         if isinstance(data, dict):
             example.data = data  # keep checking the rest of the record
         else:
-            yield Problem("F002", f"expected a JSON object, found {_json_type(data)}")
+            yield Problem("F002", _not_an_object(data))
 
 
 def _finite(number: str, non_finite: list[str]) -> float:
@@ -163,6 +163,13 @@ def _depth_exceeds(value: object, limit: int) -> bool:
                 return True
             stack.extend((v, depth + 1) for v in children)
     return False
+
+
+def _not_an_object(data: object) -> str:
+    if isinstance(data, list) and data and all(isinstance(m, dict) and "role" in m for m in data):
+        return (f"expected a JSON object, found a bare list of {len(data)} chat messages; an OpenAI chat record "
+                'holds them under a key: {"messages": [...]}')
+    return f"expected a JSON object, found {_json_type(data)}"
 
 
 def _json_type(value: object) -> str:

@@ -62,12 +62,17 @@ class TokensStage(Stage):
         self.by_role: dict[str, int] = defaultdict(int)
         self._comparison: dict[str, Any] | None = None
         self.skipped = 0
+        self.chats = 0  # records counted that are conversations (a chat template applies to them, not to text)
 
     def check(self, example: Example) -> Iterable[Problem]:
         if example.messages is None or (example.findings and example.has_error()):  # rejected: neither trained nor billed
             self.skipped += 1
             return ()
         counts = self.counter.example(example, self.limit)
+        if example.is_text:  # plain text is trained as written: no chat template is meant to lay it out
+            counts.template_error = None
+        else:
+            self.chats += 1
         split = self.splits[example.split]
         split.totals.add(counts.total)
         split.prompts.add(counts.prompt)
@@ -94,7 +99,7 @@ class TokensStage(Stage):
         """Per-record lengths (4 bytes each) by split, role totals and counters; never the tokenizer."""
         return {"splits": {name: (s.totals.to_bytes(), s.prompts.to_bytes(), s.messages.to_bytes(), s.trainable)
                            for name, s in self.splits.items()},
-                "by_role": dict(self.by_role), "skipped": self.skipped,
+                "by_role": dict(self.by_role), "skipped": self.skipped, "chats": self.chats,
                 "strings_tokenised": self.counter.strings_tokenised, "cache_hits": self.counter.cache_hits}
 
     def merge(self, state: dict[str, Any]) -> None:
@@ -108,6 +113,7 @@ class TokensStage(Stage):
         for role, tokens in state["by_role"].items():
             self.by_role[role] += tokens
         self.skipped += state["skipped"]
+        self.chats += state["chats"]
         # each shard has its own cache: a string repeated across shards is tokenised once per shard
         self.counter.strings_tokenised += state["strings_tokenised"]
         self.counter.cache_hits += state["cache_hits"]
@@ -120,7 +126,7 @@ class TokensStage(Stage):
         if self.approximate and self.model:
             yield None, Problem("K006", f"{self.model.key}'s tokenizer is online-only ({self.model.note}): counted "
                                         f"with {self.tokenizer.name}, so lengths, limits and cost are approximate")
-        if self.tokenizer.kind == "plain":
+        if self.tokenizer.kind == "plain" and self.chats:
             yield None, Problem("K005", f"{self.tokenizer.name} has no chat template: counts cover message "
                                         "contents only, not the template's special tokens")
         comparison = self._reference()

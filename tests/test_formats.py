@@ -1,0 +1,205 @@
+"""Every layout ftdata meets in real data is read as its format, or named once: fixtures in tests/formats/."""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import ftdata
+from ftdata import formats
+from ftdata.config import Config
+from ftdata.records import Example
+from ftdata.stages.base import Context, InputFile
+from ftdata.stages.parse import ParseStage
+from ftdata.stages.read import ReadStage
+from ftdata.stages.schema import SchemaStage
+from ftdata.config import Policy
+from ftdata.targets import load_target
+
+FIXTURES = Path(__file__).parent / "formats"
+
+# fixture -> the format every record is detected as
+READ = {
+    "openai-chat.jsonl": "openai-chat",
+    "openai-preference.jsonl": "openai-preference",
+    "sharegpt.json": "sharegpt",
+    "sharegpt-preference.json": "sharegpt-preference",
+    "sharegpt-tools.json": "sharegpt",
+    "alpaca.json": "alpaca",
+    "prompt-completion.jsonl": "prompt-completion",
+    "trl-preference.jsonl": "trl-preference",
+    "trl-implicit-preference.jsonl": "trl-implicit-preference",
+    "kto.jsonl": "kto",
+    "cohere-chat.jsonl": "cohere-chat",
+    "gemini.jsonl": "gemini",
+    "vertex-legacy.jsonl": "vertex-legacy",
+    "stack-exchange-paired.json": "stack-exchange-paired",
+    "toolbench.jsonl": "toolbench",
+    "text.jsonl": "text",
+    "content-parts-value.jsonl": "openai-chat",
+    "hf-image-parts.jsonl": "openai-chat",
+    "pretty-printed.jsonl": "openai-chat",
+    "single-object.json": "sharegpt",
+}
+
+
+def examples(name: str, input_format: str | None = None) -> list[Example]:
+    """The fixture's records as check reads them (read, parse, schema), with their findings."""
+    config = Config(format=input_format, select=["F", "S"])
+    ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(str(FIXTURES / name))])
+    return list(SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs))))
+
+
+def report(name: str, **config):
+    return ftdata.check([FIXTURES / name], Config(jobs=1, **config))
+
+
+def test_every_fixture_is_listed():
+    assert {p.name for p in FIXTURES.iterdir() if p.suffix in (".json", ".jsonl")} == (
+        set(READ) | {"gorilla-apibench.jsonl", "bare-message-list.jsonl"})
+
+
+@pytest.mark.parametrize("name,expected", sorted(READ.items()))
+def test_format_detected_and_reported_per_file(name, expected):
+    result = report(name, select=["F", "S"])
+    records = result.records
+    assert records >= 1
+    assert result.stats["schema"]["formats"] == {str(FIXTURES / name): {expected: records}}
+    assert not [f for f in result.findings if f.code in ("S001", "S002", "F001", "F002")]
+
+
+@pytest.mark.parametrize("name", sorted(READ))
+def test_every_record_becomes_a_conversation_with_text(name):
+    for example in examples(name):
+        turns = (example.messages or []) + (example.chosen or []) + (example.rejected or [])
+        assert turns and all(m.content or m.tool_calls or m.images for m in turns if m.role != "tool"), name
+        assert example.answer(), name
+
+
+def test_every_format_has_a_schema_and_a_fixture():
+    from ftdata import schemas
+
+    for name in formats.FORMATS:
+        assert schemas.schema(name)["type"] == "object"
+        assert name in READ.values(), f"no fixture in tests/formats for {name}"
+
+
+def test_content_parts_with_value_are_read_as_text():
+    contents = [[m.content for m in e.messages] for e in examples("content-parts-value.jsonl")]
+    assert contents == [["Name a red fruit.", "A strawberry."], ["Name a yellow fruit.", "A banana."],
+                        ["Name a green fruit.", "A lime."]]
+    result = report("content-parts-value.jsonl")
+    assert not [f for f in result.findings if f.code in ("D001", "D002", "P002")]  # distinct, not empty
+    assert {f.field for f in result.findings if f.code == "S003"} >= {"messages[0].content[0].text"}
+
+
+def test_hugging_face_image_parts_are_images():
+    (example,) = examples("hf-image-parts.jsonl")
+    assert example.messages[0].images == ["https://example.org/shoe.jpg"]
+    assert example.messages[0].content == "Price of this product?"
+
+
+def test_kto_label_marks_undesirable_completions():
+    labels = [(e.messages[-1].content, e.label) for e in examples("kto.jsonl")]
+    assert labels == [("Eight.", True), ("Six.", False), ("Blue.", True)]
+    assert all(e.prompt()[0].role == "user" and not e.is_preference for e in examples("kto.jsonl"))
+
+
+def test_prompt_completion_without_label_is_not_kto():
+    assert all(e.format == "prompt-completion" and e.label is None for e in examples("prompt-completion.jsonl"))
+
+
+def test_cohere_roles_are_mapped_with_no_role_errors():
+    first = examples("cohere-chat.jsonl")[0]
+    assert [(m.role, m.source_role) for m in first.messages] == [
+        ("system", "System"), ("user", "User"), ("assistant", "Chatbot")]
+    codes = {f.code for f in report("cohere-chat.jsonl").findings}
+    assert not codes & {"P001", "P003", "P007", "S006"}
+
+
+def test_lowercase_roles_stay_openai():
+    assert {e.format for e in examples("openai-chat.jsonl")} == {"openai-chat"}
+
+
+def test_implicit_prompt_pairs_split_the_shared_turns_into_the_prompt():
+    for example in examples("trl-implicit-preference.jsonl"):
+        assert [m.role for m in example.messages] == ["user"]
+        assert [m.role for m in example.chosen] == ["assistant"] == [m.role for m in example.rejected]
+    second = examples("trl-implicit-preference.jsonl")[1]
+    assert second.chosen[0].path == "chosen.messages[1]" and second.chosen[0].content == "tac"
+
+
+def test_stack_exchange_paired_is_a_preference_pair():
+    first = examples("stack-exchange-paired.json")[0]
+    assert first.is_preference
+    assert (first.messages[0].content, first.chosen[0].content, first.rejected[0].content) == (
+        "How do I reverse a list in Python?", "Use `items[::-1]` or `items.reverse()`.", "You cannot.")
+
+
+def test_toolbench_reads_the_whole_conversation_and_its_functions():
+    (example,) = examples("toolbench.jsonl")
+    assert [m.role for m in example.messages] == ["system", "user", "assistant", "function", "assistant"]
+    assert example.messages[2].tool_calls[0].name == "quote"
+    assert example.tools == [{"type": "function", "function": example.data["functions"][0]}]
+    assert example.messages[0].path == "train_messages[1][0]"
+
+
+def test_vertex_legacy_is_a_prompt_and_an_answer():
+    first = examples("vertex-legacy.jsonl")[0]
+    assert [(m.role, m.content_path) for m in first.messages] == [("user", "input_text"), ("assistant", "output_text")]
+
+
+def test_gorilla_is_named_once_per_record():
+    result = report("gorilla-apibench.jsonl")
+    by_code = Counter(f.code for f in result.findings if f.severity == "error")
+    assert by_code == Counter({"S008": 2})
+    message = next(f.message for f in result.findings if f.code == "S008")
+    assert "gorilla-apibench" in message and "prompt-completion" in message
+    assert result.stats["schema"]["formats"] == {str(FIXTURES / "gorilla-apibench.jsonl"): {"gorilla-apibench (not read)": 2}}
+
+
+def test_bare_list_of_messages_says_how_to_wrap_it():
+    (finding,) = [f for f in report("bare-message-list.jsonl").findings if f.severity == "error"]
+    assert finding.code == "F002" and "bare list of 2 chat messages" in finding.message
+    assert '{"messages": [...]}' in finding.message
+
+
+@pytest.mark.parametrize("name,objects", [("pretty-printed.jsonl", 3), ("single-object.json", 1)])
+def test_pretty_printed_objects_are_records_with_one_file_finding(name, objects):
+    result = report(name)
+    assert result.records == objects
+    assert not [f for f in result.findings if f.code in ("F001", "F002", "F005")]
+    (f013,) = [f for f in result.findings if f.code == "F013"]
+    assert f013.line == 1 and f"holds {objects:,} JSON value" in f013.message
+    lines = [e.line for e in examples(name)]
+    assert lines == ([1, 5, 9] if objects == 3 else [1])
+
+
+def test_pretty_printed_objects_keep_the_line_of_a_broken_one(tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{\n  "text": "one"\n}\n{\n  "text": "two",\n}\n{\n  "text": "three"\n}\n')
+    result = ftdata.check([path], Config(jobs=1, select=["F", "S"]))
+    assert result.records == 3
+    assert [(f.code, f.line) for f in result.findings if f.code == "F001"] == [("F001", 4)]
+
+
+def test_a_large_pretty_printed_file_is_not_cut_between_lines(tmp_path):
+    path = tmp_path / "big.jsonl"
+    record = '{\n  "messages": [\n    {"role": "user", "content": "%s"},\n    {"role": "assistant", "content": "ok"}\n  ]\n}\n'
+    path.write_text("".join(record % f"question {i} {'x' * 200}" for i in range(12000)))
+    result = ftdata.check([path], Config(jobs=2, select=["F", "S"], shard_bytes=1 << 20))
+    assert result.records == 12000
+    assert not [f for f in result.findings if f.code in ("F001", "F002")]
+
+
+def test_forced_format_missing_its_keys_is_one_error_per_record():
+    for example in examples("openai-chat.jsonl", input_format="alpaca"):
+        assert example.messages is None
+        (finding,) = example.findings
+        assert finding.code == "S001" and "read as alpaca" in finding.message and "instruction" in finding.message
+
+
+def test_text_records_are_not_chats():
+    text, chat = examples("text.jsonl")[0], examples("openai-chat.jsonl")[0]
+    assert text.is_text and not text.is_chat
+    assert chat.is_chat and not chat.is_text
