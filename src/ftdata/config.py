@@ -27,6 +27,8 @@ _TOP_LEVEL = {
     "target", "select", "extend-select", "ignore", "severity", "per-file-ignores", "strict",
     "format", "model", "tokenizer", "jobs", "shard-bytes",
 }
+# tables for commands rather than stages ([tool.ftdata.generate]): read and checked by their command
+_COMMAND_TABLES = {"generate"}
 
 
 @dataclass
@@ -45,6 +47,7 @@ class Config:
     jobs: int = 0  # worker processes; 0: one per core (at most 8)
     shard_bytes: int = 16 << 20  # the largest shard a worker gets (see ftdata.shards)
     source: str | None = None  # the file the settings came from, for error messages
+    command_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # [tool.ftdata.<command>]
 
     def replace(self, **changes: Any) -> "Config":
         """A copy with the given settings changed; None values leave a setting as it is."""
@@ -77,7 +80,9 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
 def config_from_table(table: dict[str, Any], source: str = "config") -> Config:
     config = Config(source=source)
     for key, value in table.items():
-        if isinstance(value, dict) and key not in _TOP_LEVEL:
+        if isinstance(value, dict) and key in _COMMAND_TABLES:
+            config.command_options[key] = value
+        elif isinstance(value, dict) and key not in _TOP_LEVEL:
             config.stage_options[key] = value
         elif key not in _TOP_LEVEL:
             raise UsageError(f"{source}: unknown setting {key!r}; known: {', '.join(sorted(_TOP_LEVEL))}")
