@@ -133,7 +133,7 @@ def drift_message(drift: Drift) -> str:
 
 def schema_validator(schema: str | dict):
     """A jsonschema validator for a schema given as a file path or a parsed table; UsageError when unusable."""
-    import jsonschema
+    from ..user_schemas import UnusableSchema, compile_schema
 
     path = schema if isinstance(schema, str) else "(inline)"
     try:
@@ -146,8 +146,6 @@ def schema_validator(schema: str | dict):
     except UnicodeDecodeError:
         raise UsageError(f"output-schema {path}: not UTF-8 text") from None
     try:
-        cls = jsonschema.validators.validator_for(schema)
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as e:
-        raise UsageError(f"output-schema {path}: not a valid JSON Schema: {e.message}") from None
-    return cls(schema)
+        return compile_schema(schema)  # refs resolved inside the schema, never fetched; linear-time patterns
+    except UnusableSchema as e:
+        raise UsageError(f"output-schema {path} {e}") from None

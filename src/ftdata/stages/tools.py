@@ -6,9 +6,15 @@ import re
 from collections.abc import Iterator
 
 import jsonschema
+from referencing.exceptions import Unresolvable
 
 from ..records import Example, Message, ToolCall
+from ..user_schemas import UnusableSchema, compile_schema, depth, room
 from .base import Problem, Stage
+
+# Schemas and arguments deeper than this are reported (T011), not walked: jsonschema recurses once per level
+# (about a dozen frames each), and arguments are a string that may hold any depth.
+MAX_DEPTH = 128
 
 
 class ToolsStage(Stage):
@@ -19,7 +25,8 @@ class ToolsStage(Stage):
         self.rules = ctx.target["tools"]
         self.id_pattern = re.compile(self.rules["id_pattern"]) if self.rules["id_pattern"] else None
         self.name_pattern = re.compile(self.rules["name_pattern"]) if self.rules["name_pattern"] else None
-        self._validators: dict[str, jsonschema.protocols.Validator | None] = {}  # by schema text
+        # by schema text: a validator, or why the schema cannot be used (T008: invalid; T011: not walked)
+        self._validators: dict[str, jsonschema.protocols.Validator | tuple[str, str]] = {}
 
     def check(self, example: Example) -> Iterator[Problem]:
         messages = example.messages or []
@@ -40,39 +47,47 @@ class ToolsStage(Stage):
                 if m.tool_calls and m.content.strip():
                     yield Problem("T010", f"{m.role} message has both text and tool calls; target "
                                           f"{self.ctx.target.name} takes one or the other", m.content_path)
-        declared = dict(self._declared(example))
-        for name, problem in declared.items():
-            if isinstance(problem, Problem):
+        declared: dict[str, jsonschema.protocols.Validator | None] = {}
+        for name, validator, problem in self._declared(example):
+            declared[name] = validator
+            if problem is not None:
                 yield problem
         for message, call in calls:
             yield from self._call(call, declared)
         if self.rules["require_response"]:
             yield from self._responses(messages)
 
-    def _declared(self, example: Example) -> Iterator[tuple[str, object]]:
+    def _declared(self, example: Example) -> Iterator[tuple[str, jsonschema.protocols.Validator | None, Problem | None]]:
+        """Each declared function's name, its parameters' validator (None when there is none to use), and
+        what is wrong with its parameters."""
         for i, tool in enumerate(example.tools or []):
             function = tool.get("function") if isinstance(tool, dict) else None
             if not isinstance(function, dict) or not isinstance(function.get("name"), str):
                 continue
-            parameters = function.get("parameters")
-            validator = self._validator(parameters) if parameters is not None else None
-            if parameters is not None and validator is None:
-                yield function["name"], Problem("T008", f"parameters of {function['name']!r} is not a valid JSON Schema", f"tools[{i}].function.parameters")
+            name, parameters = function["name"], function.get("parameters")
+            if parameters is None:
+                yield name, None, None
+                continue
+            validator = self._validator(parameters)
+            if isinstance(validator, tuple):
+                code, why = validator
+                yield name, None, Problem(code, f"the parameters schema of {name!r} {why}", f"tools[{i}].function.parameters")
             else:
-                yield function["name"], validator
+                yield name, validator, None
 
-    def _validator(self, parameters: object) -> jsonschema.protocols.Validator | None:
+    def _validator(self, parameters: object) -> "jsonschema.protocols.Validator | tuple[str, str]":
+        levels = depth(parameters, MAX_DEPTH)
+        if levels > MAX_DEPTH:
+            return "T011", f"nest more than {MAX_DEPTH} levels deep: not checked, and calls to it not validated"
         key = json.dumps(parameters, sort_keys=True, default=str)
         if key not in self._validators:
             try:
-                cls = jsonschema.validators.validator_for(parameters, default=jsonschema.Draft202012Validator)
-                cls.check_schema(parameters)
-                self._validators[key] = cls(parameters)
-            except (jsonschema.SchemaError, TypeError):
-                self._validators[key] = None
+                self._validators[key] = compile_schema(parameters)
+            except UnusableSchema as e:
+                self._validators[key] = ("T008", str(e))
         return self._validators[key]
 
-    def _call(self, call: ToolCall, declared: dict[str, object]) -> Iterator[Problem]:
+    def _call(self, call: ToolCall, declared: dict[str, jsonschema.protocols.Validator | None]) -> Iterator[Problem]:
         if call.id is None and self.rules["id_required"] and not call.path.endswith("function_call"):
             yield Problem("T003", "tool call has no id", call.path)
         elif call.id is not None and self.id_pattern and not self.id_pattern.fullmatch(call.id):
@@ -88,6 +103,9 @@ class ToolsStage(Stage):
         except ValueError as e:
             yield Problem("T005", f"arguments are not valid JSON: {e}", where)
             return
+        except RecursionError:  # json.loads recurses once per level
+            yield Problem("T011", f"arguments of {call.name!r} nest too deeply to read: not validated", where)
+            return
         if not isinstance(arguments, dict):
             yield Problem("T005", "arguments must be a JSON object", where)
             return
@@ -97,10 +115,24 @@ class ToolsStage(Stage):
                           f"{call.path}.function.name")
             return
         validator = declared.get(call.name)
-        if self.rules["validate_arguments"] and isinstance(validator, jsonschema.protocols.Validator):
-            for error in sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path)))[:3]:
-                inner = ".".join(map(str, error.absolute_path))
-                yield Problem("T006", f"arguments of {call.name!r}{' at ' + inner if inner else ''}: {error.message}", where)
+        if self.rules["validate_arguments"] and validator is not None:
+            yield from self._validate(call, validator, arguments, where)
+
+    def _validate(self, call: ToolCall, validator: jsonschema.protocols.Validator, arguments: dict,
+                  where: str) -> Iterator[Problem]:
+        levels = depth(arguments, MAX_DEPTH)
+        if levels > MAX_DEPTH:
+            yield Problem("T011", f"arguments of {call.name!r} nest more than {MAX_DEPTH} levels deep: not validated", where)
+            return
+        try:
+            with room(levels + depth(validator.schema, MAX_DEPTH)):
+                errors = sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path)))[:3]
+        except Unresolvable as e:  # a reference only reached through the arguments ($dynamicRef and the like)
+            yield Problem("T008", f"parameters of {call.name!r}: $ref {getattr(e, 'ref', str(e))!r} cannot be resolved", where)
+            return
+        for error in errors:
+            inner = ".".join(map(str, error.absolute_path))
+            yield Problem("T006", f"arguments of {call.name!r}{' at ' + inner if inner else ''}: {error.message}", where)
 
     def _responses(self, messages: list[Message]) -> Iterator[Problem]:
         open_calls: list[ToolCall] = []
@@ -123,3 +155,4 @@ class ToolsStage(Stage):
     def _unanswered(self, calls: list[ToolCall]) -> Iterator[Problem]:
         for call in calls:
             yield Problem("T001", f"tool call {call.id or call.name!r} is never answered by a tool message", call.path)
+
