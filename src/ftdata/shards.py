@@ -22,7 +22,7 @@ from .records import Finding
 from .stages import STAGES
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.parse import ParseStage
-from .stages.read import BOM, CHUNK, ArrayScanner, ReadStage, count_byte, lines_only
+from .stages.read import BOM, CHUNK, ArrayScanner, ReadStage, count_byte, lines_only, multiline_objects
 from .stages.schema import SchemaStage
 
 HEAD_RECORDS = 4096  # the first records of a run, from which stages settle "auto" options
@@ -57,6 +57,8 @@ def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | No
         head = f.read(CHUNK)
         if not lines_only(path) and head.removeprefix(BOM).lstrip(b" \t\r\n").startswith(b"["):
             return _array_cuts(head, f, shard_bytes)
+        if multiline_objects(head):  # records span lines: a cut at a newline would fall inside one
+            return single
         f.seek(0)
         starts = [(0, 1)]
         offset = lines = 0  # bytes and newlines before the current chunk
