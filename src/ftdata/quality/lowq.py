@@ -137,10 +137,13 @@ def template_leak(prompt: str, answer: str) -> str | None:
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
 
-def truncated(answer: str) -> str | None:
+def truncated(answer: str, prompt: str = "") -> str | None:
     """Cut-off outputs: an odd number of code fences, JSON that stops open, a table's last row short of
-    cells, a code block stopping on an unfinished statement, or prose that stops mid-sentence."""
+    cells, a code block stopping on an unfinished statement, or prose that stops mid-sentence. An answer
+    copied from the prompt (an extractive span: "the 1990s") ends where the question wanted it to."""
     text = answer.rstrip()
+    if len(text) < 300 and text.strip() in prompt:
+        return None
     if text.count("```") % 2 == 1:
         return "output has an unclosed code fence (```)"
     if text[:1] in "{[" and _open_brackets(text) > 0:
@@ -208,6 +211,10 @@ def _short_table_row(lines: list[str]) -> str | None:
     return None
 
 
+_INLINE_ITEM = re.compile(r"(?:[:.]\s*|\s)[-*•]\s+\S.*\s[-*•]\s+\S|\*\*[^*]+\*\*.*\*\*[^*]+\*\*")
+_SENTENCE_END = re.compile(r"[.!?。！？](?:[\"')\]]|\s|$)")
+
+
 def _looks_like_prose(lines: list[str], text: str) -> bool:
     """Mostly sentences ending in punctuation, so a bare ending stands out (poems, lists and code do not)."""
     lines = [line.strip() for line in lines if line.strip()]
@@ -217,6 +224,11 @@ def _looks_like_prose(lines: list[str], text: str) -> bool:
         return False
     if len(lines) == 1 and sum(w[:1].isupper() for w in text.split()) > len(text.split()) / 2:
         return False  # a Title Case headline, not a sentence
+    if _INLINE_ITEM.search(lines[-1]):
+        return False  # 'These include: - Difficulty with cues - Challenges with attention' runs a list on one line
+    words = len(text.split())
+    if words >= 60 and len(_SENTENCE_END.findall(text)) < words / 60:
+        return False  # a transcript or a script with next to no sentence punctuation ends bare all the time
     return bool(re.search(r"[.!?][\"')\]]?\s+[A-Z0-9\"']", text)) or len(lines) == 1 and len(text.split()) >= 12
 
 
@@ -241,19 +253,25 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
                min_loops: int = 4) -> str | None:
     """Degenerate loops: a phrase said `min_loops` times in a row, most word 5-grams repeated, or text that
     compresses far better than language does. Tokens without two letters or digits (table borders, single
-    notes, bare numbers) are ignored."""
+    notes, bare numbers) are ignored. Repetition that is structure is not a loop: code and markup, a list
+    or table whose lines all differ once their numbering is set aside ("Step 1: Compare 3 with 8", "Row 2"),
+    and a "loop" of one word or of numbers ("la la la la", "11 * 941")."""
+    if "```" in answer:
+        answer = _FENCE.sub(" ", answer)
+    if looks_like_code(answer) or _is_markup(answer):
+        return None
     words = _TOKEN.findall(answer.casefold())
     # Each word that repeats an earlier one is at most one repeated n-gram or loop position: too few
-    # repeats rule both out without counting n-grams. Code repeats lines on purpose.
+    # repeats rule both out without counting n-grams.
     repeats = len(words) - len(set(words))
     loop = _tandem_repeat(words, min_loops) if repeats >= 2 * (min_loops - 1) else None
-    if loop and not looks_like_code(answer):
+    if loop:
         return f"output says {loop!r} {min_loops} or more times in a row"
-    if len(words) >= min_words and repeats > max_dup_share * (len(words) - 4):
+    if len(words) >= min_words and repeats > max_dup_share * (len(words) - 4) and not _distinct_lines(answer):
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
         share = repeated / max(1, len(words) - 4)
-        if share > max_dup_share and not looks_like_code(answer):
+        if share > max_dup_share:
             top = " ".join(grams.most_common(1)[0][0])
             return f"{share:.0%} of the output's word 5-grams repeat (most often: {top!r})"
     data = answer.encode("utf-8", "surrogatepass")
@@ -264,15 +282,37 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     return None
 
 
+_TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
+_NUMBERING = re.compile(r"^[\W_]*(?:\d+|[A-Za-z])[.):\]]\s+")  # "1. ", "- b) ", "(3) "
+
+
+def _is_markup(text: str) -> bool:
+    """HTML or XML: its tags repeat by design."""
+    return "<" in text and len(_TAG.findall(text)) >= 4
+
+
+def _distinct_lines(text: str) -> bool:
+    """A list or table of four or more lines that all differ once their numbering is set aside."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if len(lines) < 4:
+        return False
+    items = {_NUMBERING.sub("", line, count=1).casefold() for line in lines}
+    return len(items) == len(lines)
+
+
 def _tandem_repeat(words: list[str], loops: int, longest: int = 12) -> str | None:
-    """A span of 2-`longest` words repeated `loops` times back to back, if any (the regex engine does the scan)."""
+    """A span of 2-`longest` words, two of them different words with letters, repeated `loops` times back to
+    back, if any (the regex engine does the scan)."""
     if len(words) < 2 * loops or max(Counter(zip(words, words[1:])).values()) < loops:  # no bigram recurs enough
         return None
     pattern = _TANDEM.get((loops, longest))
     if pattern is None:
         pattern = _TANDEM[(loops, longest)] = re.compile(rf"(?:^| )((?:\S+ ){{2,{longest}}}?)\1{{{loops - 1}}}")
-    match = pattern.search(" " + " ".join(words) + " ")
-    return match.group(1).strip() if match else None
+    for match in pattern.finditer(" " + " ".join(words) + " "):
+        span = match.group(1).split()
+        if len({w for w in span if not w.isdigit() and any(c.isalpha() for c in w)}) >= 2:
+            return " ".join(span)
+    return None
 
 
 _TANDEM: dict[tuple[int, int], re.Pattern] = {}
@@ -316,10 +356,15 @@ def unprompted_link(prompt: str, answer: str) -> str | None:
     prose = _without_code(answer)
     image = _IMAGE_EMBED.search(prose) if "![" in prose else None
     urls = _URL.findall(prose) if image is None else []
-    if not urls and not image or phrases.pattern("link-requested").search(prompt):
+    if not urls and not image:
         return None
-    if image and image.group(1) not in prompt:
+    asked = phrases.pattern("link-requested").search(prompt)
+    if image:  # an embedded picture passes only where the prompt gave it or asked for a link to a picture
+        if image.group(1) in prompt or asked and _PICTURE_WORD.search(prompt):
+            return None
         return f"output embeds an image link the prompt never gave: {image.group()[:60]!r}"
+    if asked:
+        return None
     prompt_lower = prompt.lower()
     for url in urls:
         host, _, path = re.sub(r"^(?:https?://)?(?:www\.)?", "", url.lower()).partition("/")
@@ -331,6 +376,7 @@ def unprompted_link(prompt: str, answer: str) -> str | None:
     return None
 
 
+_PICTURE_WORD = re.compile(r"\b(?:images?|pictures?|photos?|svg|png|jpe?g|gif|logo|icon)\b|图片|图像|照片|图标", re.I)
 _IMAGE_EMBED = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)")
 _PLACEHOLDER_URL = re.compile(r"your|\[|\{|\$|<|xxx|\.\.\.|…|example|placeholder|my-?(?:api|site|domain|app)", re.I)
 _FENCE = re.compile(r"```.*?(?:```|$)|`[^`\n]*`", re.S)

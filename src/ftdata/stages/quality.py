@@ -59,7 +59,7 @@ class QualityStage(Stage):
             if not text.strip():
                 continue
             report("Q003", lowq.boilerplate(text, bool(example.tools)), field)
-            report("Q004", lowq.truncated(text), field)
+            report("Q004", lowq.truncated(text, prompt), field)
             report("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
                                            o.repeat_min_loops), field)
             report("Q007", lowq.echo(prompt, text), field)
