@@ -63,6 +63,14 @@ def _converted(stream, target_format: formats.Format) -> Iterator[tuple[int, dic
             problem = next((f.message for f in example.findings if f.severity == "error"), "not a record of a known format")
             yield example.line, None, problem
             continue
+        if example.is_text and target_format.name != "text":
+            yield example.line, None, (f"a plain-text record has no prompt and no roles: as {target_format.name} it "
+                                       "would be an answer to nothing")
+            continue
+        if example.label is False and target_format.name != "kto":
+            yield example.line, None, (f"an undesirable completion (KTO label false): {target_format.name} has no "
+                                       "label, so it would be trained as a good answer")
+            continue
         record, dropped = target_format.write(example)
         if not record:
             yield example.line, None, f"cannot be written as {target_format.name}: {'; '.join(dropped)}"
