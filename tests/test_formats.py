@@ -203,3 +203,13 @@ def test_text_records_are_not_chats():
     text, chat = examples("text.jsonl")[0], examples("openai-chat.jsonl")[0]
     assert text.is_text and not text.is_chat
     assert chat.is_chat and not chat.is_text
+
+
+def test_text_records_get_no_chat_template_warning(tmp_path):
+    """Mistral's template refuses a conversation without a user turn (K004); plain text has no turns."""
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text('{"messages": [{"role": "assistant", "content": "The river froze early that winter."}]}\n')
+    codes = {name: [f.code for f in ftdata.check([path], Config(jobs=1, target="mistral", select=["K"])).findings]
+             for name, path in (("text", FIXTURES / "text.jsonl"), ("chat", chat))}
+    assert "K004" in codes["chat"]
+    assert codes["text"] == []

@@ -108,7 +108,8 @@ def message_paths(prefix: str, count: int, text: str = "content") -> list[tuple[
 
 def write_openai_messages(messages: list[Message]) -> list[dict]:
     """OpenAI messages, with the call ids OpenAI requires: a source without them (ShareGPT, Gemini,
-    Hugging Face) gets `call_N` ids, and each tool result answers the oldest call not yet answered."""
+    Hugging Face, a legacy `function_call`) gets `call_N` ids, and each tool result (or legacy `function`
+    result, written as a tool message) answers the oldest call not yet answered."""
     out, unanswered, made = [], [], 0
     for m in messages:
         ids = []
@@ -120,11 +121,14 @@ def write_openai_messages(messages: list[Message]) -> list[dict]:
                 ids.append(call.id)
         unanswered += ids
         answers = m.tool_call_id
-        if m.role == "tool" and answers is None and unanswered:
+        if m.role in ("tool", "function") and answers is None and unanswered:
             answers = unanswered[0]
         if answers in unanswered:
             unanswered.remove(answers)
-        out.append(write_openai_message(m, ids, answers))
+        written = write_openai_message(m, ids, answers)
+        if m.role == "function" and answers is not None:  # OpenAI's legacy result, to the call it answers
+            written["role"] = "tool"
+        out.append(written)
     return out
 
 
@@ -143,7 +147,7 @@ def write_openai_message(msg: Message, call_ids: list[str] | None = None, tool_c
     if msg.tool_calls:
         ids = call_ids or [c.id for c in msg.tool_calls]
         out["tool_calls"] = [
-            {"id": i, "type": "function", "function": {"name": c.name, "arguments": _json_text(c.arguments)}}
+            {"id": i, "type": "function", "function": {"name": c.name, "arguments": json_text(c.arguments)}}
             for i, c in zip(ids, msg.tool_calls)
         ]
     tool_call_id = tool_call_id if tool_call_id is not None else msg.tool_call_id
@@ -152,7 +156,7 @@ def write_openai_message(msg: Message, call_ids: list[str] | None = None, tool_c
     return out
 
 
-def _json_text(arguments: Any) -> Any:
+def json_text(arguments: Any) -> Any:
     """Call arguments as OpenAI holds them, a JSON string (some sources write the object itself)."""
     return arguments if isinstance(arguments, str) or arguments is None else json.dumps(arguments, ensure_ascii=False)
 

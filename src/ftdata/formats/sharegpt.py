@@ -68,8 +68,10 @@ def _write_turns(messages: list[Message]) -> tuple[list[dict], str | None, list[
             except ValueError:
                 pass
             turns.append({"from": "function_call", "value": json.dumps({"name": call.name, "arguments": arguments}, ensure_ascii=False)})
-        if m.content or not m.tool_calls:
+        if not m.tool_calls:
             turns.append({"from": FROM_OF.get(m.role, m.role), "value": m.content})
+        elif m.content:
+            dropped.append(f"{m.path}: the text beside its tool call (a function_call turn holds the call only)")
         dropped += [d for d in plain_turns([m]) if not d.endswith("tool calls")]
     return turns, system, dropped
 

@@ -7,10 +7,13 @@ Each side is either a string (standard) or a list of chat messages (conversation
 from typing import Any
 
 from ..records import Example, Message
-from .base import Format, plain_turns, read_openai_messages, write_openai_messages
+from .base import Format, plain_turns, read_openai_message, read_openai_messages, write_openai_messages
 
 
 def _side(value: Any, key: str, role: str) -> list[Message]:
+    if isinstance(value, list) and value and all(type(p) is dict and "type" in p and "role" not in p for p in value):
+        # one turn written as content parts (text, images): Together's instruction format takes such a prompt
+        return [read_openai_message({"role": role, "content": value}, key, key)]
     if isinstance(value, list):
         return read_openai_messages(value, key)
     return [Message(role, value if isinstance(value, str) else "", key, key, source_role=role,
