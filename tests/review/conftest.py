@@ -38,11 +38,15 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "ftdata", "review", "serve", "--db", str(db), "--reviewer", "tester"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-        line = self.process.stdout.readline()
-        match = re.search(r"(http://127\.0\.0\.1:(\d+)/[A-Za-z0-9_-]+/)", line)
-        if not match:
+        seen = []
+        for line in self.process.stdout:  # warnings may come before the URL
+            seen.append(line)
+            match = re.search(r"(http://127\.0\.0\.1:(\d+)/[A-Za-z0-9_-]+/)", line)
+            if match:
+                break
+        else:
             self.stop()
-            raise RuntimeError(f"the server did not start: {line}{self.process.stdout.read()}")
+            raise RuntimeError(f"the server did not start: {''.join(seen)}")
         self.url, self.port = match.group(1), int(match.group(2))
         _wait_until_serving(self.url)
 

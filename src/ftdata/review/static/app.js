@@ -238,7 +238,7 @@ function showCheck(findings, diff, error) {
       ? "Passes the check. Word-level changes below; Ctrl+Enter saves, Esc cancels."
       : "No change from the original."));
     const pre = el("pre", "diff");
-    for (const [op, text] of diff) pre.appendChild(el(op === "=" ? "span" : op === "-" ? "del" : "ins", null, text));
+    for (const [op, text] of diff) pre.appendChild(op === "=" ? unchanged(text) : el(op === "-" ? "del" : "ins", null, text));
     box.appendChild(pre);
   }
   const list = el("ul", "findings");
@@ -250,6 +250,17 @@ function showCheck(findings, diff, error) {
     list.appendChild(li);
   }
   if (findings && findings.length) box.appendChild(list);
+}
+
+// long unchanged stretches of a diff fold to their first and last two lines
+function unchanged(text) {
+  const lines = text.split("\n");
+  if (lines.length <= 6) return el("span", null, text);
+  const span = el("span");
+  span.appendChild(document.createTextNode(lines.slice(0, 2).join("\n") + "\n"));
+  span.appendChild(el("span", "fold", `\u22ef ${lines.length - 4} unchanged lines \u22ef`));
+  span.appendChild(document.createTextNode("\n" + lines.slice(-2).join("\n")));
+  return span;
 }
 
 async function checkOrSave() {
