@@ -24,11 +24,12 @@ import math
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import ftdata
+from ftdata import Ref
 from ftdata.config import Config, Policy, config_from_table
 from ftdata.stages.base import Context, InputFile
 from ftdata.stages.read import ReadStage
@@ -70,12 +71,29 @@ def record_hash(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def records_by_line(path: Path) -> dict[int, bytes]:
-    """Each record's bytes by the line ftdata reports for it, read by ftdata's own reader."""
-    config = Config()
-    source = InputFile(str(path))
-    reader = ReadStage(Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[source]))
-    return {example.line: example.raw for example in reader.whole([source])}
+class Records:
+    """A file's records as ftdata's own reader yields them, found by record index or, failing that, by line
+    (a line may hold several records, as in a one-line .json array: such a line names none of them)."""
+
+    def __init__(self, path: Path):
+        config = Config()
+        source = InputFile(str(path))
+        reader = ReadStage(Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[source]))
+        examples = list(reader.whole([source]))
+        self.by_index = [e.raw for e in examples]  # a run on this file alone numbers its records from 0
+        lines = Counter(e.line for e in examples)
+        self.by_line = {e.line: e.raw for e in examples if lines[e.line] == 1}
+        self._index_of = {}
+        for e in examples:
+            self._index_of.setdefault(e.raw, e.index)
+
+    def raw(self, index: int | None, line: int | None) -> bytes | None:
+        if index is not None:
+            return self.by_index[index]
+        return self.by_line.get(line)
+
+    def index_of(self, raw: bytes) -> int | None:
+        return self._index_of.get(raw)
 
 
 @dataclass
@@ -95,26 +113,28 @@ class Flagged:
     findings: int = 0
 
 
-def fingerprint(file: str, raw: bytes | None, code: str, related_raw: list[bytes]) -> str:
+def fingerprint(file: str, raw: bytes | None, code: str, related: list[str]) -> str:
+    """file|record hash ("file" for a finding about the whole file)|code, and for a pair rule |related hashes."""
     parts = [file, record_hash(raw) if raw is not None else "file", code]
     if code.startswith(PAIR_PREFIXES) or code == DEDUP:
-        parts.append(",".join(sorted(record_hash(r) for r in related_raw)) or "-")
+        parts.append(",".join(sorted(related)) or "-")
     return "|".join(parts)
 
 
-def collect(path: Path, findings, lines: dict[int, bytes], target: str, into: dict[tuple[str, str], Flagged],
+def collect(path: Path, findings, records: Records, target: str, into: dict[tuple[str, str], Flagged],
             code_of=lambda f: f.code) -> None:
     """Fold one run's findings on one file into fingerprints, keyed by (severity, fingerprint)."""
     for f in findings:
-        raw = lines.get(f.line) if f.line is not None else None
-        related = [lines[r.line] for r in f.related if r.line in lines and r.file == f.file]
+        raw = records.raw(f.index, f.line) if f.line is not None else None
+        related = [(r.line, records.raw(r.index, r.line)) for r in f.related if r.file == f.file]
         code = code_of(f)
-        key = fingerprint(path.name, raw, code, related)
+        key = fingerprint(path.name, raw, code, [record_hash(r) if r is not None else f"line{line}?" for line, r in related])
         flagged = into.get((f.severity, key))
         if flagged is None:
             flagged = into[(f.severity, key)] = Flagged(
                 key, code, f.severity, path.name, f.line, f.field, f.message, _text(raw),
-                [{"line": r.line, "record": _text(lines.get(r.line))} for r in f.related if r.file == f.file])
+                [{"line": line, "record": _text(r) if r is not None else f"(line {line} holds several records)"}
+                 for line, r in related])
         flagged.targets.add(target)
         flagged.findings += 1
 
@@ -127,51 +147,47 @@ def check_all(files: list[Path]) -> tuple[dict[tuple[str, str], Flagged], list[s
     flagged: dict[tuple[str, str], Flagged] = {}
     log = []
     for path in files:
-        lines = records_by_line(path)
+        records = Records(path)
         for target in ["generic", *TARGETS.get(path.name, [])]:
             try:
                 report = ftdata.check([str(path)], config_from_table({"target": target}), jobs=1)
             except ftdata.FtdataError as e:  # a usage or input error is a result too: say so, go on
                 log.append(f"{path.name} ({target}): ftdata stopped: {e}")
                 continue
-            collect(path, report.findings, lines, target, flagged)
+            collect(path, report.findings, records, target, flagged)
             log.append(f"{path.name} ({target}): {report.records} records, {len(report.findings)} findings")
     return flagged, log
 
 
 def dedup_all(files: list[Path]) -> tuple[dict[tuple[str, str], Flagged], list[str]]:
-    """The records `ftdata dedup` removes from each file, as fingerprints of the pseudo-rule `dedup`."""
+    """The records `ftdata dedup` removes from each file (its --rejected output), as fingerprints of `dedup`."""
     removed: dict[tuple[str, str], Flagged] = {}
     log = []
     with tempfile.TemporaryDirectory(prefix="bench-precision-") as folder:
         for n, path in enumerate(files):
-            report_path = Path(folder) / f"{n}.report.json"
+            rejected = Path(folder) / f"{n}.rejected.jsonl"
             run = subprocess.run([sys.executable, "-m", "ftdata", "dedup", str(path), "--out", f"{folder}/{n}.kept",
-                                  "--report", str(report_path)], capture_output=True, text=True)
-            if run.returncode != 0 or not report_path.exists():
+                                  "--rejected", str(rejected)], capture_output=True, text=True)
+            if run.returncode != 0:
                 log.append(f"{path.name}: dedup exit {run.returncode}: {run.stderr.strip()[-300:]}")
                 continue
-            listing = json.loads(report_path.read_text())
-            lines = records_by_line(path)
-            removals = [_Removal(f) for f in listing["findings"] if f["severity"] == "error"]
-            collect(path, removals, lines, "dedup", removed, code_of=lambda f: DEDUP)
-            log.append(f"{path.name}: dedup removed {listing['removed']} of {listing['records']}")
+            records = Records(path)
+            entries = [json.loads(line) for line in rejected.read_bytes().splitlines()] if rejected.exists() else []
+            removals = [_Removal(e, records) for e in entries]
+            collect(path, removals, records, "dedup", removed, code_of=lambda f: DEDUP)
+            log.append(f"{path.name}: dedup: {run.stderr.strip().splitlines()[-1] if run.stderr.strip() else 'no output'}")
     return removed, log
 
 
 class _Removal:
-    """A dedup report's finding (JSON) with the attributes `collect` reads; severity `error` (removed)."""
+    """A record of dedup's --rejected output, with the attributes `collect` reads (severity error: removed)."""
 
-    def __init__(self, f: dict):
-        self.code, self.severity, self.file, self.line, self.field, self.message = (
-            f["code"], "error", f["file"], f["line"], f["field"], f["message"])
-        self.related = [_Ref(r["file"], r["line"]) for r in f["related"]]
-
-
-@dataclass
-class _Ref:
-    file: str
-    line: int | None
+    def __init__(self, entry: dict, records: Records):
+        first = entry["findings"][0]
+        self.code, self.severity, self.file, self.line = first["code"], "error", entry["file"], entry["line"]
+        self.field, self.message = first["field"], first["message"]
+        self.index = records.index_of(entry["text"].encode())
+        self.related = [Ref(r["file"], r["line"]) for r in first["related"]]
 
 
 def stratified_sample(items: list[Flagged], size: int) -> list[Flagged]:

@@ -63,16 +63,26 @@ def test_sample_takes_every_file_in_turn_and_is_deterministic():
     assert [i.key for i in bench.stratified_sample(list(reversed(items)), 5)] == [i.key for i in sample]
 
 
+def test_a_line_holding_several_records_names_none_of_them(tmp_path):
+    path = tmp_path / "one_line.json"
+    path.write_text('[{"text": "a"}, {"text": "b"}]\n')
+    records = bench.Records(path)
+    assert records.by_index == [b'{"text": "a"}', b'{"text": "b"}']
+    assert records.raw(1, 1) == b'{"text": "b"}'
+    assert records.raw(None, 1) is None  # by line alone, the record is ambiguous
+
+
 def test_fingerprints_name_the_bytes_of_the_flagged_record():
     path = bench.DATA / "realworld" / "karma-app__cohere.jsonl"
     if not path.is_file():
         pytest.skip(f"{path} is absent: the real public files are not part of the repository")
-    lines = bench.records_by_line(path)
+    records = bench.Records(path)
     raw_lines = path.read_bytes().splitlines()
-    assert lines == {n: raw for n, raw in enumerate(raw_lines, 1)}
+    assert records.by_index == raw_lines
+    assert records.by_line == {n: raw for n, raw in enumerate(raw_lines, 1)}
     report = ftdata.check([str(path)], config_from_table({}), jobs=1)
     flagged: dict = {}
-    bench.collect(path, report.findings, lines, "generic", flagged)
+    bench.collect(path, report.findings, records, "generic", flagged)
     assert flagged
     for item in flagged.values():
         file, record, code, *_ = item.key.split("|")
