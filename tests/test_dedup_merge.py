@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from ftdata.config import Policy, config_from_table
 from ftdata.pipeline import as_inputs
+from ftdata.shards import settle
 from ftdata.stages.base import Context
 from ftdata.stages.contradictions import ContradictionsStage
 from ftdata.stages.duplicates import DuplicatesStage
@@ -43,9 +44,13 @@ def _pair(prompt: str, chosen: str, rejected: str) -> dict:
             "non_preferred_output": [{"role": "assistant", "content": rejected}]}
 
 
-def read(paths: list[Path], table: dict | None = None) -> tuple[Context, list]:
+def read(paths: list[Path], table: dict | None = None, *, settled: bool = True) -> tuple[Context, list]:
+    """The records, and the run's context with its "auto" options settled from the first records, as a run does
+    before it cuts shards (settled=False: left to each shard's first batch)."""
     config = config_from_table(table or {})
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=as_inputs(paths))
+    if settled:
+        ctx = settle(ctx, [DuplicatesStage, ContradictionsStage])
     stream = ReadStage(ctx).whole(ctx.inputs)
     for stage in (ParseStage(ctx), SchemaStage(ctx)):
         stream = stage.run(stream)
@@ -151,8 +156,12 @@ def test_duplicates_clusters_cross_the_cut(duplicates_data):
 
 
 def test_duplicates_auto_shingles_decided_in_big_shards_merge_exactly(duplicates_data):
-    """Shards of a batch or more hash in the worker with the shingling "auto" chose there."""
-    ctx, examples = read(duplicates_data)
+    """Shards of a batch or more hash in the worker with the shingling "auto" chose there (boilerplate as a run
+    settles it: found per shard, it would differ)."""
+    ctx, examples = read(duplicates_data, settled=False)
+    boilerplate = DuplicatesStage.settle(ctx, examples)["boilerplate"]
+    assert boilerplate  # the data's shared system prompt
+    ctx, examples = read(duplicates_data, {"duplicates": {"boilerplate": boilerplate}}, settled=False)
     parts = shards(examples, [60, 120])
     stages = []
     for part in parts:

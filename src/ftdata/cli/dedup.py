@@ -7,12 +7,22 @@ import click
 import orjson
 
 from .. import catalogue
-from ..config import load_config
+from ..config import Config, load_config
 from ..errors import EXIT_OK
 from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import check
 from ..printable import json_bytes, printable
 from . import force_option, main
+
+
+def dedup_config(config: Config, overrides: dict | None = None) -> Config:
+    """The check configuration that dedup runs: the duplicates stage alone, both its rules errors."""
+    options = {**config.stage_options.get("duplicates", {}), **(overrides or {}), "list-clusters": -1}
+    # the parse and schema stages build the conversations compared here, and a stage runs only when
+    # one of its rules is selected: select theirs too, as info, so that they never remove a record
+    upstream = {rule.code: "info" for prefix in ("F", "S") for rule in catalogue.matching(prefix)}
+    return config.replace(select=["D001", "D002", "D006", "F", "S"], severity={**upstream, "D001": "error", "D002": "error"},
+                          per_file_ignores={}, stage_options={**config.stage_options, "duplicates": options})
 
 
 @main.command("dedup")
@@ -28,17 +38,10 @@ from . import force_option, main
 @force_option
 def dedup_command(source, out, report_path, rejected, threshold, shingle, keep, exact_only, config_path, force) -> None:
     """Remove exact and near-duplicate records from SOURCE, keeping one per cluster."""
-    config = load_config(Path(config_path) if config_path else None)
-    options = dict(config.stage_options.get("duplicates", {}))
-    options.update({k: v for k, v in (("threshold", threshold), ("shingle", shingle), ("keep", keep)) if v is not None})
-    options["list-clusters"] = -1
+    overrides = {k: v for k, v in (("threshold", threshold), ("shingle", shingle), ("keep", keep)) if v is not None}
     if exact_only:
-        options["near"] = False
-    # the parse and schema stages build the conversations compared here, and a stage runs only when
-    # one of its rules is selected: select theirs too, as info, so that they never remove a record
-    upstream = {rule.code: "info" for prefix in ("F", "S") for rule in catalogue.matching(prefix)}
-    config = config.replace(select=["D001", "D002", "D006", "F", "S"], severity={**upstream, "D001": "error", "D002": "error"},
-                            per_file_ignores={}, stage_options={**config.stage_options, "duplicates": options})
+        overrides["near"] = False
+    config = dedup_config(load_config(Path(config_path) if config_path else None), overrides)
     if report_path:
         claim_outputs([Path(p) for p in (report_path, out, rejected) if p], [source], force)
     report = check([source], config, clean=out, rejected=rejected, force=force)

@@ -30,6 +30,7 @@ class Removal:
     kept: int  # position of the record it duplicates
     kind: str  # exact or near
     leak: bool  # a val/test record duplicating a training record
+    copy_of: int  # exact: the first record (of training, for a leak) with the same text, which may itself go; near: kept
 
 
 @dataclass(slots=True)
@@ -47,6 +48,7 @@ class DuplicateFinder:
         self.index = NearDuplicateIndex(**index_options) if near else None
         self.batch = batch
         self._pending: list[str] = []
+        self._pending_groups: list[int] = []
         self.hashes = array("Q")
         self.prompts = array("Q")  # 0: no prompt
         self.splits = array("B")
@@ -55,14 +57,16 @@ class DuplicateFinder:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0) -> int:
-        """Remember one record (texts already normalised); its position is returned."""
+    def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0, group: int = 0) -> int:
+        """Remember one record (texts already normalised); its position is returned. Only records
+        of one `group` (e.g. with the same images) can be near-duplicates."""
         self.hashes.append(hash64(text))
         self.prompts.append(hash64(prompt) if prompt and prompt != text else 0)
         self.splits.append(SPLITS.index(split) if split in SPLITS else 0)
         self.scores.append(score)
         if self.index is not None:
             self._pending.append(text)
+            self._pending_groups.append(group)
             if len(self._pending) >= self.batch:
                 self._flush()
         return len(self.hashes) - 1
@@ -73,14 +77,14 @@ class DuplicateFinder:
 
     def _flush(self) -> None:
         if self._pending:
-            self.index.add(self._pending)
-            self._pending = []
+            self.index.add(self._pending, self._pending_groups)
+            self._pending, self._pending_groups = [], []
 
     def for_merge(self) -> "DuplicateFinder":
         """Itself, ready to hand to `merge` in another process: texts hashed, unless the index's shingling is
         still undecided ("auto" and fewer than a batch of texts): then the merging process hashes those few
         texts itself, so that "auto" decides from the run's first batch exactly as one process would."""
-        if self.index is not None and self.index.shingling != "auto":
+        if self.index is not None and self.index.decided:
             self._flush()
         return self
 
@@ -94,14 +98,15 @@ class DuplicateFinder:
         if self.index is None:
             return
         if other.index.size:  # hashed in its shard: what this finder still holds goes first, in order
-            if self.index.shingling == "auto":
-                self.index.shingling = other.index.shingling
+            if not self.index.decided:
+                self.index.shingling, self.index.boilerplate = other.index.shingling, other.index.boilerplate
             self._flush()
             self.index.merge(other.index)
         self._pending += other._pending
+        self._pending_groups += other._pending_groups
         while len(self._pending) >= self.batch:  # the same batches as one finder fed record by record
-            self.index.add(self._pending[: self.batch])
-            self._pending = self._pending[self.batch:]
+            self.index.add(self._pending[: self.batch], self._pending_groups[: self.batch])
+            self._pending, self._pending_groups = self._pending[self.batch:], self._pending_groups[self.batch:]
 
     def resolve(self) -> Resolution:
         hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)
@@ -118,14 +123,19 @@ class DuplicateFinder:
             earliest = splits[members].min()
             eligible = members[splits[members] == earliest]
             kept = int(eligible[np.argmax(scores[eligible])])  # argmax: the first on ties
-            train_hashes = set(hashes[members[splits[members] == 0]].tolist())
             exact_only = len(set(hashes[members].tolist())) == 1
-            for m in group:
+            # an identical text is an exact duplicate whatever else it resembles: it copies the first record
+            # with its text, the kept one first, then by split and position (a leak: only a training record)
+            seen: dict[int, int] = {}
+            removals = []
+            for m in [kept, *sorted((m for m in group if m != kept), key=lambda m: (splits[m], m))]:
+                copy = seen.setdefault(int(hashes[m]), m)
                 if m == kept:
                     continue
-                leak = splits[m] > 0 and earliest == 0
-                same = hashes[m] in train_hashes if leak else hashes[m] == hashes[kept]
-                result.removals.append(Removal(m, kept, EXACT if same else NEAR, bool(leak)))
+                leak = bool(splits[m] > 0 and earliest == 0)
+                exact = copy != m and not (leak and splits[copy] > 0)
+                removals.append(Removal(m, kept, EXACT if exact else NEAR, leak, copy if exact else kept))
+            result.removals += sorted(removals, key=lambda r: r.position)
             result.clusters.append([kept, *[m for m in group if m != kept]])
             result.kinds.append(EXACT if exact_only else NEAR)
         result.exact_clusters = result.kinds.count(EXACT)

@@ -1,8 +1,12 @@
 """A streaming near-duplicate index: add texts batch by batch, then ask for verified clusters.
 
-Per text it keeps its LSH band keys (8 bytes a band) and what verification needs: the distinct
+Per text it keeps its LSH band keys (8 bytes a band), its group (8 bytes: texts of different groups,
+e.g. about different images, are never near-duplicates) and what verification needs: the distinct
 shingle hashes (4 bytes each, for the true Jaccard) or the signature (4 bytes a permutation,
 for the estimate). Texts themselves are dropped as soon as their batch is hashed.
+
+Boilerplate: shingles that many texts of the first batch share (a system prompt, a tool list, a
+prompt template) are dropped from every text before signing, so texts are compared on what varies.
 """
 
 from collections.abc import Sequence
@@ -25,6 +29,11 @@ VERIFY_MIN = 100_000
 SHORT_TEXT_WORDS = 30
 AUTO_SHORT = Shingling(CHAR, 5)
 AUTO_LONG = Shingling(WORD, 2)
+# A shingle is boilerplate when at least this share of the first batch's distinct texts holds it, and at
+# least BOILERPLATE_MIN of them: a template or shared system prompt recurs in many texts, while a cluster
+# of near-copies smaller than that keeps its shared shingles (benchmarks/results/dedup.txt)
+BOILERPLATE_SHARE = 0.05
+BOILERPLATE_MIN = 8
 
 
 def choose_shingling(texts: Sequence[str]) -> Shingling:
@@ -32,6 +41,26 @@ def choose_shingling(texts: Sequence[str]) -> Shingling:
         return AUTO_LONG
     words = sorted(len(t.split()) for t in texts)
     return AUTO_SHORT if words[len(words) // 2] < SHORT_TEXT_WORDS else AUTO_LONG
+
+
+def find_boilerplate(texts: Sequence[str], shingling: Shingling) -> np.ndarray:
+    """Sorted shingle hashes that recur in many of these texts (duplicates counted once)."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) < BOILERPLATE_MIN:
+        return np.zeros(0, dtype=np.uint32)
+    hashes, counts = np.unique(shingle_batch(distinct, shingling).hashes, return_counts=True)
+    return hashes[counts >= max(BOILERPLATE_MIN, BOILERPLATE_SHARE * len(distinct))]
+
+
+def without(sets: ShingleSets, boilerplate: np.ndarray) -> ShingleSets:
+    """The sets with the boilerplate shingles taken out."""
+    if not len(boilerplate) or not len(sets.hashes):
+        return sets
+    keep = ~np.isin(sets.hashes, boilerplate)
+    doc = np.repeat(np.arange(len(sets)), sets.sizes())
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc[keep], minlength=len(sets)), out=offsets[1:])
+    return ShingleSets(sets.hashes[keep], offsets)
 
 
 class NearDuplicateIndex:
@@ -44,6 +73,7 @@ class NearDuplicateIndex:
         seed: int = 1,
         verify_budget: float | None = None,
         verify_min: int = 0,
+        boilerplate: str | Sequence[int] = "off",
     ):
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], not {threshold}")
@@ -55,11 +85,15 @@ class NearDuplicateIndex:
         self.verify_min = verify_min  # checks the budget always allows, however few the texts
         self.candidates = self.unverified = 0  # candidate pairs the last pairs() found, and left unverified
         self.shingling = Shingling.parse(shingle) if isinstance(shingle, str) and shingle != "auto" else shingle
+        # shingle hashes dropped from every text: None until "auto" finds them in the first batch; "off": none
+        self.boilerplate = (None if boilerplate == "auto" else np.zeros(0, np.uint32) if boilerplate == "off"
+                            else np.unique(np.asarray(boilerplate, dtype=np.uint32)))
         # LSH tuned below the threshold: pairs just above it otherwise slip through the S-curve, and
         # verification removes the extra candidates anyway (benchmarks/results/dedup.txt)
         self.bands, self.rows = minhash.lsh_params(max(0.3, threshold - LSH_MARGIN), num_perm)
         self._keys: list[np.ndarray] = []
         self._has_shingles: list[np.ndarray] = []
+        self._groups: list[np.ndarray] = []
         self._sets: list[ShingleSets] = []
         self._sigs: list[np.ndarray] = []
         self.size = 0
@@ -67,14 +101,23 @@ class NearDuplicateIndex:
         # never near-duplicates of texts hashed with another (see merge)
         self.foreign: set[Shingling] = set()
 
-    def add(self, texts: Sequence[str]) -> None:
-        """Index a batch; its texts get the next ids (0, 1, 2... over all batches)."""
+    @property
+    def decided(self) -> bool:
+        """Whether shingling and boilerplate are fixed ("auto" decides both from the first batch)."""
+        return self.shingling != "auto" and self.boilerplate is not None
+
+    def add(self, texts: Sequence[str], groups: Sequence[int] | None = None) -> None:
+        """Index a batch; its texts get the next ids (0, 1, 2... over all batches). `groups`: a uint64 per
+        text, only texts of the same group can be near-duplicates (default: all in group 0)."""
         if self.shingling == "auto":
             self.shingling = choose_shingling(texts)
-        sets = shingle_batch(list(texts), self.shingling)
+        if self.boilerplate is None:
+            self.boilerplate = find_boilerplate(texts, self.shingling)
+        sets = without(shingle_batch(list(texts), self.shingling), self.boilerplate)
         sigs = minhash.signatures(sets, self.num_perm, self.seed)
         self._keys.append(minhash.band_keys(sigs, self.bands, self.rows))
         self._has_shingles.append(sets.sizes() > 0)
+        self._groups.append(np.zeros(len(texts), np.uint64) if groups is None else np.asarray(groups, dtype=np.uint64))
         if self.verify == "jaccard":
             self._sets.append(sets)
         elif self.verify == "signature":
@@ -91,12 +134,14 @@ class NearDuplicateIndex:
         settings = ("threshold", "num_perm", "verify", "seed", "verify_budget", "verify_min")
         if any(getattr(self, a) != getattr(other, a) for a in settings):
             raise ValueError("cannot merge near-duplicate indexes built with different settings")
+        if self.boilerplate is None:
+            self.boilerplate = other.boilerplate
         if self.shingling == "auto":
             self.shingling = other.shingling
         elif other.size and other.shingling != self.shingling:
             self.foreign.add(other.shingling)
         self.foreign |= other.foreign - {self.shingling}
-        parts = (other._keys, other._has_shingles, other._sets, other._sigs)
+        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups)
         if keep is not None:
             cuts = np.cumsum([len(k) for k in other._keys])[:-1]
             masks = np.split(np.asarray(keep, dtype=bool), cuts)
@@ -106,10 +151,11 @@ class NearDuplicateIndex:
         self._has_shingles += parts[1]
         self._sets += parts[2]
         self._sigs += parts[3]
+        self._groups += parts[4]
         self.size += sum(len(k) for k in parts[0])
 
     def nbytes(self) -> int:
-        arrays = [*self._keys, *self._has_shingles, *self._sigs]
+        arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups]
         arrays += [a for s in self._sets for a in (s.hashes, s.offsets)]
         return sum(a.nbytes for a in arrays)
 
@@ -132,6 +178,8 @@ class NearDuplicateIndex:
         keys = np.concatenate(self._keys)
         ids = np.flatnonzero(np.concatenate(self._has_shingles))  # empty texts are nobody's duplicate
         pairs = cluster.candidate_pairs(keys[ids], ids)
+        groups = np.concatenate(self._groups)
+        pairs = pairs[groups[pairs[:, 0]] == groups[pairs[:, 1]]]  # e.g. the same question about other images
         self.candidates = len(pairs)
         budget = self.budget()
         if self.verify == "jaccard" and budget is not None and len(pairs) > budget:

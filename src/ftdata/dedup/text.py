@@ -4,7 +4,8 @@ Normalisation (documented in docs/dedup.md): Unicode NFC, every run of whitespac
 leading and trailing whitespace dropped, and optionally case folded. Two records are exact
 duplicates when their normalised texts are equal; the prompt side is everything before the last
 assistant turn (a preference pair's prompt). A record's text lists each turn as `role: content`,
-tool calls as `name(arguments)`, and for a pair the chosen and rejected answers.
+tool calls as `name(arguments)`, for a pair the chosen and rejected answers, then the declared tools and
+the identity of each image it shows (so the same question about other images is another record).
 """
 
 import unicodedata
@@ -37,12 +38,68 @@ def _turns(messages: list[Message] | None) -> list[str]:
     return parts
 
 
-def record_text(example: Example) -> str:
+_IMAGE_KEYS = ("image", "images", "image_url", "fileUri", "inlineData")
+
+
+def _image_refs(value, found: list[str]) -> None:
+    """Image references under a record's image keys: URLs, paths, data: URIs, Gemini fileData/inlineData."""
+    if isinstance(value, str):
+        found.append(value)
+    elif isinstance(value, list):
+        for item in value:
+            _image_refs(item, found)
+    elif isinstance(value, dict):
+        for key in ("url", "path", "data", "fileUri", "bytes"):
+            if isinstance(value.get(key), str):
+                found.append(value[key])
+                return
+
+
+def _walk(value, found: list[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _IMAGE_KEYS:
+                _image_refs(item, found)
+            else:
+                _walk(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _walk(item, found)
+
+
+def image_ids(example: Example) -> list[str]:
+    """A short stable id (hash) of every image the record refers to, in order: parsed messages' images, and
+    image fields the format leaves in the record (TRL `{"type": "image", "image": path}`, LLaVA-style
+    `images` beside `<image>` tokens, Gemini `fileData`)."""
+    found: list[str] = []
+    if b"image" in example.raw or b"fileUri" in example.raw or b"inlineData" in example.raw:
+        _walk(example.data, found)  # only records that mention images pay for the walk
+    for messages in (example.messages, example.chosen, example.rejected):
+        for m in messages or ():
+            found += m.images
+    return [f"{xxhash.xxh3_64_intdigest(ref.encode('utf-8', 'surrogatepass')):016x}" for ref in dict.fromkeys(found)]
+
+
+def image_group(ids: list[str]) -> int:
+    """0 for a record without images; else a hash of its images, the same for the same images."""
+    return hash64(" ".join(ids)) if ids else 0
+
+
+def record_text(example: Example, images: list[str] | None = None) -> str:
     parts = _turns(example.messages)
     if example.is_preference:
         parts += ["chosen:", *_turns(example.chosen), "rejected:", *_turns(example.rejected)]
+    if example.tools:
+        parts.append("tools: " + orjson.dumps(example.tools, default=str).decode())
+    images = image_ids(example) if images is None else images
+    if images:
+        parts.append("images: " + " ".join(images))
     return "\n".join(parts)
 
 
-def prompt_text(example: Example) -> str:
-    return "\n".join(_turns(example.prompt()))
+def prompt_text(example: Example, images: list[str] | None = None) -> str:
+    parts = _turns(example.prompt())
+    images = image_ids(example) if images is None else images
+    if parts and images:
+        parts.append("images: " + " ".join(images))
+    return "\n".join(parts)

@@ -15,9 +15,9 @@ import numpy as np
 
 from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
-from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling
+from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling, find_boilerplate
 from ..dedup.shingles import Shingling
-from ..dedup.text import normalise, prompt_text, record_text
+from ..dedup.text import image_group, image_ids, normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..records import Example, Ref
 from .base import Context, Problem, Stage, build_options
@@ -27,6 +27,10 @@ from .base import Context, Problem, Stage, build_options
 class Options:
     threshold: float = DEFAULT_THRESHOLD  # Jaccard similarity of shingle sets for a near-duplicate
     shingle: str = "auto"  # auto, word2, word3, char5...
+    # shingles many records share (system prompts, tool lists, templates), left out of near-duplicate
+    # comparison: "auto" finds them in the run's first records, "off" compares whole records; `settle`
+    # puts the list of shingle hashes it found here, so that every shard leaves out the same
+    boilerplate: str | list = "auto"
     num_perm: int = 128  # MinHash permutations
     verify: str = "jaccard"  # jaccard (true similarity), signature (MinHash estimate) or none
     verify_budget: float = VERIFY_BUDGET  # candidate pairs verified per record, on average (D006); -1: no limit
@@ -35,6 +39,13 @@ class Options:
     casefold: bool = False  # exact duplicates ignore case too
     keep: str = "first"  # first, longest, or a top-level field whose highest value is kept
     list_clusters: int = 10  # clusters listed in the report's stats, largest first; -1: all
+
+
+def compared(example: Example, casefold: bool = False) -> tuple[str, str, int]:
+    """What a record is compared on: its normalised text and prompt, and its image group."""
+    images = image_ids(example)
+    return (normalise(record_text(example, images), casefold=casefold),
+            normalise(prompt_text(example, images), casefold=casefold), image_group(images))
 
 
 class DuplicatesStage(Stage):
@@ -50,6 +61,8 @@ class DuplicatesStage(Stage):
             raise UsageError("[tool.ftdata.duplicates]: verify-budget must be pairs per record (-1: no limit), not nan")
         if o.verify not in VERIFY:
             raise UsageError(f"[tool.ftdata.duplicates]: verify must be one of {', '.join(VERIFY)}, not {o.verify!r}")
+        if isinstance(o.boilerplate, str) and o.boilerplate not in ("auto", "off"):
+            raise UsageError(f"[tool.ftdata.duplicates]: boilerplate must be auto or off, not {o.boilerplate!r}")
         if o.shingle != "auto":
             try:
                 Shingling.parse(o.shingle)
@@ -58,26 +71,30 @@ class DuplicatesStage(Stage):
         near = o.near and (ctx.policy.enabled("D002") or ctx.policy.enabled("D005"))
         self.finder = DuplicateFinder(near=near, threshold=o.threshold, num_perm=o.num_perm,
                                       shingle=o.shingle, verify=o.verify, verify_budget=o.verify_budget,
-                                      verify_min=o.verify_min)
+                                      verify_min=o.verify_min, boilerplate=o.boilerplate)
         self.files: list[str] = []
         self._file_ids: dict[str, int] = {}
         self.file_of, self.lines, self.indices = array("H"), array("L"), array("q")
 
     @classmethod
     def settle(cls, ctx: Context, head: list[Example]) -> dict[str, Any]:
-        """"auto" shingling is chosen from the run's first batch of texts, which only the first shard sees."""
+        """"auto" shingling and boilerplate are found in the run's first batch of texts, which only the first
+        shard sees."""
         options = build_options(cls.Options, ctx.config.stage_options.get(cls.name, {}), cls.name)
-        if options.shingle != "auto":
+        if options.shingle != "auto" and options.boilerplate != "auto":
             return {}
-        texts = [normalise(record_text(e), casefold=options.casefold) for e in head[:BATCH]]
-        return {"shingle": str(choose_shingling(texts))}
+        texts = [compared(e, options.casefold)[0] for e in head[:BATCH]]
+        shingling = choose_shingling(texts) if options.shingle == "auto" else Shingling.parse(options.shingle)
+        settled: dict[str, Any] = {"shingle": str(shingling)}
+        if options.boilerplate == "auto":
+            settled["boilerplate"] = find_boilerplate(texts, shingling).tolist()
+        return settled
 
     def check(self, example: Example) -> Iterator[Problem]:
         if example.messages is None:  # unparsed: other stages report it
             return ()
-        text = normalise(record_text(example), casefold=self.options.casefold)
-        prompt = normalise(prompt_text(example), casefold=self.options.casefold)
-        self.finder.add(text, prompt, example.split, self._score(example, text))
+        text, prompt, group = compared(example, self.options.casefold)
+        self.finder.add(text, prompt, example.split, self._score(example, text), group)
         self.file_of.append(self._file_id(example.file))
         self.lines.append(example.line)
         self.indices.append(example.index)
@@ -125,13 +142,17 @@ class DuplicatesStage(Stage):
         splits = self.finder.splits
         for r in self.resolution.removals:
             what = "a copy" if r.kind == EXACT else "a near-duplicate"
+            related = (self.ref(r.copy_of),) if r.copy_of == r.kept else (self.ref(r.copy_of), self.ref(r.kept))
             if r.leak:
                 code = "D004" if r.kind == EXACT else "D005"
                 message = f"{SPLITS[splits[r.position]]} record is {what} of a training record"
-            else:
+            elif r.copy_of == r.kept:
                 code = "D001" if r.kind == EXACT else "D002"
                 message = f"record is {what} of the record kept"
-            yield self.ref(r.position), Problem(code, message, related=(self.ref(r.kept),))
+            else:  # an identical repeat of a record that is itself a near-duplicate of the one kept
+                code = "D001"
+                message = f"record is a copy of {self._where(r.copy_of)}, a near-duplicate of the record kept"
+            yield self.ref(r.position), Problem(code, message, related=related)
         for position, first in self.resolution.repeated_prompts:
             yield self.ref(position), Problem("D003", "same prompt as an earlier record, with a different answer",
                                               related=(self.ref(first),))
