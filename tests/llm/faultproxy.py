@@ -6,7 +6,7 @@ counts what it delivered, per request body, so that tests can prove no successfu
     proxy.faults.extend(["429", "500", "slow", "drop"])   # one per incoming request, in order
     proxy.url                                         # http://127.0.0.1:PPPP/v1 for the client
     proxy.delivered                                   # body hash -> number of 200 replies fully written
-    proxy.hold()/release()                            # park new requests (to kill a client mid-run)
+    proxy.hold()/release(), proxy.hold_after = N      # park new requests (to kill a client mid-run)
 """
 
 import hashlib
@@ -33,7 +33,8 @@ class FaultProxy:
         self.lock = threading.Lock()
         self._open = threading.Event()
         self._open.set()
-        self.waiting = 0  # requests parked by hold()
+        self.waiting = 0  # requests parked by hold() or hold_after
+        self.hold_after: int | None = None  # park requests arriving once this many replies were delivered
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,7 +50,9 @@ class FaultProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with proxy.lock:
                     proxy.waiting += 1
-                proxy._open.wait()
+                while not proxy._open.is_set() or (proxy.hold_after is not None
+                                                   and sum(proxy.delivered.values()) >= proxy.hold_after):
+                    time.sleep(0.02)
                 with proxy.lock:
                     proxy.waiting -= 1
                     fault = proxy.faults.pop(0) if proxy.faults else None

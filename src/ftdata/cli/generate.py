@@ -7,6 +7,7 @@ are part of the yield); 1: some were not (the budget ran out or calls failed: ru
 """
 
 import sys
+import tomllib
 from pathlib import Path
 
 import click
@@ -39,6 +40,9 @@ _SETTINGS = {"model": str, "base-url": str, "provider": str, "price-input": floa
 @click.option("--seed", type=int, default=0, show_default=True, help="Fixes sampling and draws: same seed, same output.")
 @click.option("--schema", type=click.Path(dir_okay=False), help="JSON Schema the answers must satisfy (structured).")
 @click.option("--no-response-format", is_flag=True, help="The server has no structured output: validate and retry only.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A sampling parameter for every step, over the recipe's (e.g. max_tokens=256, temperature=0).")
+@click.option("--keep-truncated", is_flag=True, help="Keep replies cut at max_tokens (the checks still judge them).")
 @click.option("--model", help="Model name at the endpoint.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL). The key: $OPENAI_API_KEY.")
 @click.option("--provider", help="Whose prices in rules/prices.toml to use for the model.")
@@ -61,7 +65,7 @@ _SETTINGS = {"model": str, "base-url": str, "provider": str, "price-input": floa
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @force_option
 def generate_command(recipe, out, rejected, prompts, seed_files, against, count, seed, schema, no_response_format,
-                     target, report_path, output_format, config_path, no_progress, force, dry_run, no_cache,
+                     params, keep_truncated, target, report_path, output_format, config_path, no_progress, force, dry_run, no_cache,
                      **flags):
     """Generate training records with an LLM; keep those that pass the checks."""
     from ..generate import generate, load_recipe
@@ -87,6 +91,7 @@ def generate_command(recipe, out, rejected, prompts, seed_files, against, count,
     report = generate(load_recipe(recipe), client, out, prompts=prompts, seed_files=list(seed_files),
                       against=list(against), n=count, seed=seed, schema=schema,
                       response_format=not no_response_format, rejected=rejected, config=config, force=force,
+                      params=_params(params), keep_truncated=keep_truncated,
                       dry_run=dry_run, announce=_announce if output_format == "text" else None)
     data = report.to_json()
     if report_path:
@@ -113,6 +118,19 @@ def _settings(table: dict, flags: dict) -> dict:
         if value is not None:
             settings[name.replace("_", "-").removesuffix("-path")] = value
     return settings
+
+
+def _params(pairs: tuple[str, ...]) -> dict:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param takes NAME=VALUE, not {pair!r}")
+        try:
+            params[name.strip()] = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            params[name.strip()] = value  # a bare word is a string
+    return params
 
 
 def _announce(estimate: dict) -> None:

@@ -8,7 +8,9 @@ and the raw replies. Outputs are written atomically at the end, in item order: t
 and seed give the same file.
 """
 
+import dataclasses
 import random
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +24,8 @@ import orjson
 
 from ..config import Config, load_config
 from ..errors import UsageError
-from ..llm import LLMClient, Request, Result, redact_url
+from ..llm import LLMClient, Request, Result, prompt_tokens, redact_url
+from ..llm.client import DEFAULT_MAX_TOKENS
 from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import check
 from ..printable import json_bytes
@@ -30,6 +33,7 @@ from ..stages.base import InputFile
 from .recipes import Recipe, Step, render
 from .sources import Source, read_sources
 
+_LABEL = re.compile(r"^(?:(?:new\s+)?task\s*\d*\s*[:.)-]|\d+\s*[.)])\s*", re.IGNORECASE)  # "Task 4:", "4."
 PROVENANCE_KEY = "metadata"  # records carry {"metadata": {"provenance": {...}}}; convert keeps top-level keys
 
 
@@ -78,10 +82,13 @@ class GenerateReport:
 def generate(recipe: Recipe, client: LLMClient, out: str | Path, *, prompts: str | None = None,
              seed_files: list[str] = (), against: list[str] = (), n: int | None = None, seed: int = 0,
              schema: str | None = None, response_format: bool = True, rejected: str | Path | None = None,
+             params: dict[str, Any] | None = None, keep_truncated: bool = False,
              config: Config | None = None, force: bool = False, dry_run: bool = False,
              announce: Callable[[dict], None] | None = None) -> GenerateReport:
     """Generate records with `recipe` through `client`; write the kept ones to `out` (JSON Lines) and
-    the rejected ones, with reasons and raw replies, to `rejected`. `announce` gets the pre-run estimate
+    the rejected ones, with reasons and raw replies, to `rejected`. `params` override every step's
+    sampling parameters (max_tokens, temperature); `keep_truncated` keeps replies cut at max_tokens
+    (the checks still judge them). `announce` gets the pre-run estimate
     before any call is made; with `dry_run` nothing else is done."""
     out = Path(out)
     inputs = [p for p in (prompts, *seed_files, *against) if p]
@@ -89,6 +96,9 @@ def generate(recipe: Recipe, client: LLMClient, out: str | Path, *, prompts: str
     schema_text, schema_obj = _schema(schema, recipe)
     items = _items(recipe, prompts, list(seed_files), n, seed, schema_text)
     report = GenerateReport(recipe=recipe.tag, model=client.model, items=len(items))
+    recipe = dataclasses.replace(recipe, steps=[
+        dataclasses.replace(step, params={**step.params, **(params or {})},
+                            allow_truncated=step.allow_truncated or keep_truncated) for step in recipe.steps])
     first = [_request(recipe, recipe.steps[0], item, seed, schema_obj, response_format) for item in items
              if not _skipped(recipe.steps[0], item)]
     estimate = client.estimate(first)
@@ -113,6 +123,14 @@ def generate(recipe: Recipe, client: LLMClient, out: str | Path, *, prompts: str
     records = _records(recipe, client, items, seed)
     _check_and_write(records, items, report, out, rejected, list(seed_files) + list(against), config, schema)
     return report
+
+
+def _later_step_tokens(step: Step, steps: list[Step], items: int) -> tuple[int, int]:
+    """(prompt, completion) tokens of a later step for every item, before the earlier replies exist: its
+    templates' text plus, at most, every earlier step's max_tokens; its own max_tokens."""
+    earlier = sum(s.params.get("max_tokens") or DEFAULT_MAX_TOKENS for s in steps[:steps.index(step)])
+    return (items * (prompt_tokens(step.messages) + earlier),
+            items * (step.params.get("max_tokens") or DEFAULT_MAX_TOKENS))
 
 
 def _schema(path: str | None, recipe: Recipe) -> tuple[str, dict | None]:
@@ -224,7 +242,7 @@ def _take(step: Step, item: Item, result: Result, schema: dict | None) -> str | 
         return "the reply was cut at max_tokens"
     text = (result.content or "").strip()
     if step.parse == "line":
-        text = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        text = _LABEL.sub("", next((line.strip() for line in text.splitlines() if line.strip()), ""), count=1)
     elif step.parse == "json":
         try:
             value = orjson.loads(text)
@@ -242,10 +260,12 @@ def _take(step: Step, item: Item, result: Result, schema: dict | None) -> str | 
     return None
 
 
-def _numbers(client: LLMClient) -> Counter:
+def _numbers(client: LLMClient) -> dict[str, float]:
+    """The client's counts after one batch (a Counter sum would drop the zeros)."""
     s = client.stats
-    return Counter({k: v for k, v in s.to_json().items() if isinstance(v, (int, float)) and v is not None}) \
-        + Counter({f"retry {k}": v for k, v in s.retry_reasons.items()})
+    numbers = {k: v for k, v in s.to_json().items() if isinstance(v, (int, float))}
+    numbers.update({f"retry {k}": v for k, v in s.retry_reasons.items()})
+    return numbers
 
 
 def _stats(totals: Counter, client: LLMClient) -> dict[str, Any]:

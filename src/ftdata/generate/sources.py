@@ -9,6 +9,7 @@ from ..errors import UsageError
 from ..stages.base import Context, InputFile
 from ..stages.parse import ParseStage
 from ..stages.read import ReadStage, check_readable
+from ..stages.schema import SchemaStage
 from ..targets import load_target
 
 
@@ -23,10 +24,10 @@ class Source:
 def read_sources(path: str) -> list[Source]:
     """Every record of `path` with a user prompt, in file order; a record without one is skipped."""
     check_readable(path)
-    config = Config(select=["F"])
+    config = Config(select=["F", "S"])  # the parse and schema stages make the conversation, as in convert
     ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(path)])
     sources = []
-    for example in ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)):
+    for example in SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs))):
         ref = f"{Path(path).name}:{example.line}"
         data = example.data if isinstance(example.data, dict) else {}
         if example.messages is None or not example.is_chat:
