@@ -42,6 +42,6 @@ def main() -> None:
     """Check, clean and cost fine-tuning datasets before you pay for training."""
 
 
-from . import check, convert, cost, dedup, generate, review, rules, split  # noqa: E402  (each module registers its command on `main`)
+from . import check, convert, cost, dedup, generate, judge, review, rules, split  # noqa: E402  (each module registers its command on `main`)
 
-__all__ = ["main", "check", "convert", "cost", "dedup", "generate", "review", "rules", "split"]
+__all__ = ["main", "check", "convert", "cost", "dedup", "generate", "judge", "review", "rules", "split"]
