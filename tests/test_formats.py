@@ -1,5 +1,6 @@
 """Every layout ftdata meets in real data is read as its format, or named once: fixtures in tests/formats/."""
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -213,3 +214,16 @@ def test_text_records_get_no_chat_template_warning(tmp_path):
              for name, path in (("text", FIXTURES / "text.jsonl"), ("chat", chat))}
     assert "K004" in codes["chat"]
     assert codes["text"] == []
+
+
+def test_pair_sides_written_as_messages_objects_are_read_and_refused_by_the_schema(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"prompt": [{"role": "user", "content": "Largest planet?"}],
+                                "chosen": {"messages": [{"role": "assistant", "content": "Jupiter."}]},
+                                "rejected": {"messages": [{"role": "assistant", "content": "Mars."}]}}) + "\n")
+    result = ftdata.check([path], Config(jobs=1, select=["S"]))
+    assert sorted((f.code, f.field) for f in result.findings) == [("S004", "chosen"), ("S004", "rejected")]
+    config = Config(select=["S"])
+    ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(str(path))])
+    (example,) = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))
+    assert (example.chosen[0].content, example.rejected[0].content) == ("Jupiter.", "Mars.")

@@ -16,6 +16,8 @@ def _side(value: Any, key: str, role: str) -> list[Message]:
         return [read_openai_message({"role": role, "content": value}, key, key)]
     if isinstance(value, list):
         return read_openai_messages(value, key)
+    if isinstance(value, dict) and isinstance(value.get("messages"), list):  # read, though the schema refuses it
+        return read_openai_messages(value["messages"], f"{key}.messages")
     return [Message(role, value if isinstance(value, str) else "", key, key, source_role=role,
                     has_content=isinstance(value, str))]
 
@@ -64,16 +66,10 @@ def _read_preference(data: dict, example: Example) -> None:
         _side(data.get("rejected"), "rejected", "assistant"))
 
 
-def _answer_messages(value: Any, key: str) -> list[Message]:
-    """One side of an implicit-prompt pair: a list of messages, or an object holding them as `messages`."""
-    if isinstance(value, dict):
-        return read_openai_messages(value.get("messages"), f"{key}.messages")
-    return read_openai_messages(value, key)
-
-
 def _read_implicit(data: dict, example: Example) -> None:
+    """Each side is the whole conversation: a list of messages, or an object holding them as `messages`."""
     example.messages, example.chosen, example.rejected = split_pair(
-        [], _answer_messages(data.get("chosen"), "chosen"), _answer_messages(data.get("rejected"), "rejected"))
+        [], _side(data.get("chosen"), "chosen", "assistant"), _side(data.get("rejected"), "rejected", "assistant"))
 
 
 def _write_implicit(example: Example) -> tuple[dict, list[str]]:
