@@ -195,3 +195,16 @@ def test_content_parts_with_value_convert_to_text(tmp_path):
     assert [r["messages"][0]["content"] for r in _records(out)] == [
         "Name a red fruit.", "Name a yellow fruit.", "Name a green fruit."]
     assert _errors(out, "openai-chat") == []
+
+
+def test_cli_wrong_from_exits_1_and_names_the_missing_keys(tmp_path):
+    from click.testing import CliRunner
+
+    from ftdata.cli import main
+
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["convert", str(FIXTURES / "openai-chat.jsonl"), str(out), "--to", "openai-chat",
+                                       "--from", "alpaca"])
+    assert result.exit_code == 1
+    assert "0 records written" in result.output and "2 not written" in result.output
+    assert "no instruction, output" in result.output
