@@ -227,3 +227,11 @@ def test_pair_sides_written_as_messages_objects_are_read_and_refused_by_the_sche
     ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(str(path))])
     (example,) = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))
     assert (example.chosen[0].content, example.rejected[0].content) == ("Jupiter.", "Mars.")
+
+
+def test_each_missing_field_is_reported_once(tmp_path):
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": None,
+                                "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}]}) + "\n")
+    result = ftdata.check([path], Config(jobs=1, select=["S"]))
+    assert sorted(f.field for f in result.findings) == ["messages[1].tool_calls[0].id", "messages[1].tool_calls[0].type"]

@@ -71,8 +71,12 @@ def is_valid(format_name: str, data: dict) -> bool:
 def validate(format_name: str, data: dict) -> Iterator[tuple[str, str | None, str]]:
     """(code, field path, message) for every way `data` breaks the format's schema: the slow, exact
     diagnosis, for a record that `is_valid` refused."""
+    seen = set()  # jsonschema reports each missing key of an object apart, and _describe names them all at once
     for error in sorted(_validator(format_name).iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        yield from _describe(error)
+        for problem in _describe(error):
+            if problem not in seen:
+                seen.add(problem)
+                yield problem
 
 
 def _describe(error: jsonschema.ValidationError) -> Iterator[tuple[str, str | None, str]]:
