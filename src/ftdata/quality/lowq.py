@@ -34,10 +34,11 @@ _SECTION_MARKER = re.compile(r"^\s*(?:instruction|input)\s*:\s*\S|^\s*(?:human|g
 _ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversations?|dialogues?|dialogs?|chat\w*|scripts?|"
                                r"transcripts?|interviews?|test cases?|pseudo-?code)\b", re.I)
 
-_FUNCTION_WORDS = frozenset(
-    "the a an and or but of to in on at for with by from as is are was were be that which who whose this these "
-    "their its our your his her my into than then so if when while because such other each every very onto upon via "
-    "between among whether although though unless including".split()
+# Words no sentence ends on (articles, conjunctions, possessives, "of", "to"): a text that stops on one was
+# cut. Prepositions and verbs that can close a sentence ("strive for", "connect with", "it is") are not here.
+_NEVER_LAST = frozenset(
+    "the a an and or but of to their its our your his her my than whose very such every each between among "
+    "whether although though unless including because if when while into onto upon via".split()
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
 _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
@@ -166,17 +167,52 @@ def truncated(answer: str, prompt: str = "") -> str | None:
     # A comma or a function word ends no sentence and no list item. In prose that ends its sentences with
     # punctuation, a line that stops on a lowercase word, or a last sentence of one or two words, is cut off
     # (a list item only when the items above it all end in punctuation: lists often go without).
-    ends_open = last[-1] in ",;(-–—=&" or last in _FUNCTION_WORDS
+    in_list = bool(_LIST_ITEM.match(last_line))
+    ends_open = last[-1] in ",;(-–—=&" or last in _NEVER_LAST and (not in_list or len(words) >= 4)
     ends_bare = not ends_open and len(words) >= 3 and (
         _LOWER_WORD.match(last) or _STUB_SENTENCE.search(text)
         or _WORD.match(last) and len(words) >= 6 and _SENTENCES.search(text) and not _ATTRIBUTION.search(last_line))
     if not (ends_open or ends_bare) or looks_like_code(text):
         return None
-    if ends_bare:
-        lines = text.split("\n")
-        if not (_ends_like_its_siblings(lines) and _looks_like_prose(lines, text)):
-            return None
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    if _is_verse(lines) or _letters_share(text) < 0.5 or _LIST_ITEM.match(lines[-1]) and (
+            ends_bare and not _short_last_item(lines)
+            or not last[-1].isalnum() and all(line[-1:] == last[-1] for line in lines if _LIST_ITEM.match(line))):
+        return None  # a poem, Morse code, a last list item without a full stop, items that all end in "="
+    if _VERSE_ASKED.search(prompt) and len(lines) <= 2 or len(lines) >= 2 and _VALEDICTION.match(lines[-2]) and len(words) <= 4:
+        return None  # a line of a poem ends on a comma; a signature ('Best,' then 'ABC Ltd. Team') on a name
+    if ends_bare and (_MAPPING.search(text) or _FIELD_LINE.search(last_line) or not _looks_like_prose(lines, text)):
+        return None
     return f"output stops mid-sentence: …{last_line[-40:]!r}"
+
+
+_MAPPING = re.compile(r"→|->|=>")  # 'apples → oranges, grapes': pairs, not sentences
+# 'Noun: cake', 'Home workout: pick a video', 'a | b', 'x² + y² = r²', '#hashtags': fields, not sentences
+_FIELD_LINE = re.compile(r"^[\W_]*[\w' -]{1,25}:\s*\S+(?:\s+\S+){0,3}$|\s\|\s|=|#\w")
+_VALEDICTION = re.compile(r"^[\w' -]{2,30},$")  # 'Best,', 'With heartfelt gratitude,'
+_VERSE_ASKED = re.compile(r"\b(?:poems?|verses?|lyrics?|haikus?|rhym\w*|stanzas?|limericks?)\b|诗|歌词", re.I)
+
+
+def _is_verse(lines: list[str]) -> bool:
+    """Three or more short lines, none ending in punctuation: a poem or lyrics."""
+    return len(lines) >= 3 and not any(line[-1] in ".,!?;:。，！？" or _LIST_ITEM.match(line) for line in lines) and \
+        sum(len(line.split()) for line in lines) <= 12 * len(lines)
+
+
+def _short_last_item(lines: list[str]) -> bool:
+    """A last list item under a third of the median length of the items above it, or under 60% of it where
+    they all end in punctuation: the list was cut inside it. (A last item of full length without a full
+    stop is just a list.)"""
+    items = [line for line in lines[:-1] if _LIST_ITEM.match(line)]
+    if not items:
+        return False
+    median = sorted(len(item) for item in items)[len(items) // 2]
+    return len(lines[-1]) < median / 3 or len(lines[-1]) < 0.6 * median and all(item[-1] in ".!?" for item in items)
+
+
+def _letters_share(text: str) -> float:
+    chars = [c for c in text if not c.isspace()]
+    return sum(c.isalpha() for c in chars) / max(1, len(chars))
 
 
 _CLOSING = frozenset(".!?:\"'”’»")
@@ -187,14 +223,6 @@ _ATTRIBUTION = re.compile(r"\s[-–—―]\s")  # '"..." - William Blake'
 _STUB_SENTENCE = re.compile(r"[a-z][.!?]\s+[A-Z][^\W\d_]*(?: [^\W\d_]+)?$")  # '... their best. The'
 _UNFINISHED_STATEMENT = re.compile(r"\s*(?:if|elif|for|while|def|class|with)\b(?!.*:\s*$)")
 _BLOCK_OPENER = re.compile(r"^\s*(?:def|class|if|for|while|with)\b.*:\s*$", re.M)
-
-
-def _ends_like_its_siblings(lines: list[str]) -> bool:
-    """False for a last list item whose list does not end its items with sentence punctuation."""
-    if not _LIST_ITEM.match(lines[-1]):
-        return True
-    items = [line.rstrip() for line in lines[:-1] if _LIST_ITEM.match(line)]
-    return bool(items) and all(item[-1:] in ".!?" for item in items)
 
 
 def _short_table_row(lines: list[str]) -> str | None:
@@ -211,7 +239,7 @@ def _short_table_row(lines: list[str]) -> str | None:
     return None
 
 
-_INLINE_ITEM = re.compile(r"(?:[:.]\s*|\s)[-*•]\s+\S.*\s[-*•]\s+\S|\*\*[^*]+\*\*.*\*\*[^*]+\*\*")
+_INLINE_ITEM = re.compile(r"[*•]\s?[^\W\d_]|(?:^|[\w:.)]|\s)-\s[^\W\d_]")  # ':* solar* wind', 'math:- Number- Pie
 _SENTENCE_END = re.compile(r"[.!?。！？](?:[\"')\]]|\s|$)")
 
 
@@ -224,7 +252,7 @@ def _looks_like_prose(lines: list[str], text: str) -> bool:
         return False
     if len(lines) == 1 and sum(w[:1].isupper() for w in text.split()) > len(text.split()) / 2:
         return False  # a Title Case headline, not a sentence
-    if _INLINE_ITEM.search(lines[-1]):
+    if len(_INLINE_ITEM.findall(lines[-1])) >= 2:
         return False  # 'These include: - Difficulty with cues - Challenges with attention' runs a list on one line
     words = len(text.split())
     if words >= 60 and len(_SENTENCE_END.findall(text)) < words / 60:
