@@ -40,6 +40,7 @@ DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents[1:]
             Path(__file__).resolve().parents[2] / "shared" / "data")
 VERDICTS = Path(__file__).with_name("precision_verdicts.json")
 PER_RULE = 25
+EXAMPLES = 3  # false findings shown per rule below its goal
 GOALS = {"error": 0.95, "warning": 0.80}
 DEDUP_GOAL = 0.99
 DEDUP = "dedup"  # the pseudo-code of a record `ftdata dedup` removes
@@ -175,7 +176,8 @@ def dedup_all(files: list[Path]) -> tuple[dict[tuple[str, str], Flagged], list[s
             entries = [json.loads(line) for line in rejected.read_bytes().splitlines()] if rejected.exists() else []
             removals = [_Removal(e, records) for e in entries]
             collect(path, removals, records, "dedup", removed, code_of=lambda f: DEDUP)
-            log.append(f"{path.name}: dedup: {run.stderr.strip().splitlines()[-1] if run.stderr.strip() else 'no output'}")
+            said = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else "no output"
+            log.append(f"{path.name}: dedup: {said.replace(folder + '/', '')}")
     return removed, log
 
 
@@ -243,8 +245,9 @@ def status(s: Score, goal: float | None) -> str:
     return "PASS" if s.precision >= goal else "FAIL"
 
 
-def table(flagged: dict[tuple[str, str], Flagged], verdicts: dict[str, dict]) -> tuple[list[str], list[Flagged]]:
-    """The per-rule lines of the results and the sampled fingerprints that have no verdict yet."""
+def table(flagged: dict[tuple[str, str], Flagged], verdicts: dict[str, dict]) -> tuple[list[str], list[str], list[Flagged]]:
+    """The per-rule lines of the results, examples of the false findings of rules below their goal, and the
+    sampled fingerprints that have no verdict yet."""
     groups: dict[tuple[str, str], list[Flagged]] = defaultdict(list)
     for (severity, _), item in flagged.items():
         groups[(item.code, severity)].append(item)
@@ -252,6 +255,7 @@ def table(flagged: dict[tuple[str, str], Flagged], verdicts: dict[str, dict]) ->
     out = [f"{'rule':<6} {'severity':<8} {'findings':>8} {'flagged':>7} {'files':>5} {'sampled':>7} {'true':>4} "
            f"{'false':>5} {'unlab':>5} {'precision':>9}  {'wilson 95%':<13} {'goal':>5}  status"]
     pending: list[Flagged] = []
+    misses: list[str] = []
     for (code, severity), items in sorted(groups.items(), key=lambda kv: (kv[0][0] == DEDUP, kv[0][0], order[kv[0][1]])):
         sample = stratified_sample(items, PER_RULE)
         s = score([i.key for i in sample], verdicts)
@@ -263,7 +267,11 @@ def table(flagged: dict[tuple[str, str], Flagged], verdicts: dict[str, dict]) ->
         out.append(f"{code:<6} {severity:<8} {sum(i.findings for i in items):>8} {len(items):>7} "
                    f"{len({i.file for i in items}):>5} {len(sample):>7} {s.true:>4} {s.false:>5} {s.unlabelled:>5} "
                    f"{precision:>9}  {interval:<13} {f'{goal:.0%}' if goal else '-':>5}  {status(s, goal)}")
-    return out, pending
+        if status(s, goal) in ("FAIL", "INCOMPLETE") and s.false:
+            wrong = [i for i in sample if verdicts.get(i.key, {}).get("verdict") is False]
+            misses.append(f"{code} {severity}: {s.false} false of {s.labelled}")
+            misses += [f"  {i.file}:{i.line}: {verdicts[i.key]['note']}" for i in wrong[:EXAMPLES]]
+    return out, misses, pending
 
 
 def load_verdicts(path: Path = VERDICTS) -> dict[str, dict]:
@@ -282,7 +290,7 @@ def main() -> int:
     verdicts = load_verdicts()
     flagged, check_log = check_all(files)
     removed, dedup_log = dedup_all(files)
-    rows, pending = table({**flagged, **removed}, verdicts)
+    rows, misses, pending = table({**flagged, **removed}, verdicts)
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                           cwd=Path(__file__).parent).stdout.strip()
     out = [f"Rule precision on {len(files)} real public files (../shared/data/realworld and ../shared/data), "
@@ -296,6 +304,7 @@ def main() -> int:
            "Goals: error >= 95%, warning >= 80%, info none; dedup = records `ftdata dedup` removes, goal >= 99%. "
            "INCOMPLETE = sampled findings without a verdict (listed below).", "", *rows, ""]
     unlabelled = [f"  {i.code} {i.severity} {i.file}:{i.line} {i.message[:140]}" for i in pending]
+    out += [f"Rules below their goal, with up to {EXAMPLES} of their false findings (the verdict's note):", *misses, ""]
     out += [f"Unlabelled sampled fingerprints: {len(pending)}", *unlabelled, "", "Runs:",
             *(f"  {line}" for line in check_log + dedup_log)]
     text = "\n".join(out) + "\n"
