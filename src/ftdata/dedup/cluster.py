@@ -56,6 +56,17 @@ def true_jaccard(sets: ShingleSets, pairs: np.ndarray) -> np.ndarray:
     return out
 
 
+def _answers_agree(answers: ShingleSets | None, i: int, j: int, threshold: float) -> bool:
+    a, b = (answers.of(i), answers.of(j)) if answers is not None else ((), ())
+    return not len(a) or not len(b) or _jaccard(answers, i, j) >= threshold
+
+
+def answers_agree(answers: ShingleSets | None, pairs: np.ndarray, threshold: float) -> np.ndarray:
+    """For each pair, whether its answers are near-duplicates too (or either has none to compare): records
+    with one passage or prompt but other answers are other examples, not copies."""
+    return np.fromiter((_answers_agree(answers, i, j, threshold) for i, j in _rows(pairs)), dtype=bool, count=len(pairs))
+
+
 def shared_bands(keys: np.ndarray, pairs: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
     """For each pair (ids index into keys), in how many bands its two records have the same key."""
     out = np.empty(len(pairs), dtype=np.int64)
@@ -71,8 +82,10 @@ def _rows(pairs: np.ndarray, chunk: int = 4096):
         yield from pairs[start:start + chunk].tolist()
 
 
-def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget: int) -> tuple[np.ndarray, int]:
-    """The pairs whose true Jaccard reaches threshold, verifying at most `budget` of them, in the given order.
+def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget: int,
+                  answers: ShingleSets | None = None) -> tuple[np.ndarray, int]:
+    """The pairs whose true Jaccard reaches threshold (their answers' too, see answers_agree), verifying at
+    most `budget` of them, in the given order.
 
     A pair whose records the pairs verified so far already join is not verified: it would join nothing,
     so the connected components are those of verifying every pair, as long as the budget lasts. Returns
@@ -94,7 +107,7 @@ def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget
         if spent == budget:
             break
         spent += 1
-        if _jaccard(sets, i, j) >= threshold:
+        if _jaccard(sets, i, j) >= threshold and _answers_agree(answers, i, j, threshold):
             found.append(k)
             parent[max(ri, rj)] = min(ri, rj)
     else:

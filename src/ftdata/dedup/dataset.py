@@ -45,10 +45,12 @@ class Resolution:
 
 class DuplicateFinder:
     def __init__(self, *, near: bool = True, batch: int = BATCH, **index_options):
-        self.index = NearDuplicateIndex(**index_options) if near else None
+        # boilerplate: as check finds it, unless told (the bare index leaves it to its caller)
+        self.index = NearDuplicateIndex(**{"boilerplate": "auto", **index_options}) if near else None
         self.batch = batch
         self._pending: list[str] = []
         self._pending_groups: list[int] = []
+        self._pending_answers: list[str] = []
         self.hashes = array("Q")
         self.prompts = array("Q")  # 0: no prompt
         self.splits = array("B")
@@ -57,9 +59,10 @@ class DuplicateFinder:
     def __len__(self) -> int:
         return len(self.hashes)
 
-    def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0, group: int = 0) -> int:
-        """Remember one record (texts already normalised); its position is returned. Only records
-        of one `group` (e.g. with the same images) can be near-duplicates."""
+    def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0, group: int = 0,
+            answer: str = "") -> int:
+        """Remember one record (texts already normalised); its position is returned. Only records of one
+        `group` (e.g. with the same images) can be near-duplicates, and only if their answers are too."""
         self.hashes.append(hash64(text))
         self.prompts.append(hash64(prompt) if prompt and prompt != text else 0)
         self.splits.append(SPLITS.index(split) if split in SPLITS else 0)
@@ -67,6 +70,7 @@ class DuplicateFinder:
         if self.index is not None:
             self._pending.append(text)
             self._pending_groups.append(group)
+            self._pending_answers.append(answer)
             if len(self._pending) >= self.batch:
                 self._flush()
         return len(self.hashes) - 1
@@ -77,8 +81,8 @@ class DuplicateFinder:
 
     def _flush(self) -> None:
         if self._pending:
-            self.index.add(self._pending, self._pending_groups)
-            self._pending, self._pending_groups = [], []
+            self.index.add(self._pending, self._pending_groups, self._pending_answers)
+            self._pending, self._pending_groups, self._pending_answers = [], [], []
 
     def for_merge(self) -> "DuplicateFinder":
         """Itself, ready to hand to `merge` in another process: texts hashed, unless the index's shingling is
@@ -104,9 +108,12 @@ class DuplicateFinder:
             self.index.merge(other.index)
         self._pending += other._pending
         self._pending_groups += other._pending_groups
+        self._pending_answers += other._pending_answers
         while len(self._pending) >= self.batch:  # the same batches as one finder fed record by record
-            self.index.add(self._pending[: self.batch], self._pending_groups[: self.batch])
-            self._pending, self._pending_groups = self._pending[self.batch:], self._pending_groups[self.batch:]
+            b = self.batch
+            self.index.add(self._pending[:b], self._pending_groups[:b], self._pending_answers[:b])
+            self._pending, self._pending_groups, self._pending_answers = (
+                self._pending[b:], self._pending_groups[b:], self._pending_answers[b:])
 
     def resolve(self) -> Resolution:
         hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)

@@ -95,6 +95,7 @@ class NearDuplicateIndex:
         self._has_shingles: list[np.ndarray] = []
         self._groups: list[np.ndarray] = []
         self._sets: list[ShingleSets] = []
+        self._answers: list[ShingleSets] = []  # of each text's answer, when add() is given them (true Jaccard only)
         self._sigs: list[np.ndarray] = []
         self.size = 0
         # shinglings that merged shards chose ("auto") other than this index's: texts hashed with one are
@@ -106,9 +107,10 @@ class NearDuplicateIndex:
         """Whether shingling and boilerplate are fixed ("auto" decides both from the first batch)."""
         return self.shingling != "auto" and self.boilerplate is not None
 
-    def add(self, texts: Sequence[str], groups: Sequence[int] | None = None) -> None:
+    def add(self, texts: Sequence[str], groups: Sequence[int] | None = None, answers: Sequence[str] | None = None) -> None:
         """Index a batch; its texts get the next ids (0, 1, 2... over all batches). `groups`: a uint64 per
-        text, only texts of the same group can be near-duplicates (default: all in group 0)."""
+        text, only texts of the same group can be near-duplicates (default: all in group 0). `answers`: the
+        part of each text that must be a near-duplicate too ("" for none; true-Jaccard verification only)."""
         if self.shingling == "auto":
             self.shingling = choose_shingling(texts)
         if self.boilerplate is None:
@@ -120,6 +122,8 @@ class NearDuplicateIndex:
         self._groups.append(np.zeros(len(texts), np.uint64) if groups is None else np.asarray(groups, dtype=np.uint64))
         if self.verify == "jaccard":
             self._sets.append(sets)
+            if answers is not None:
+                self._answers.append(without(shingle_batch(list(answers), self.shingling), self.boilerplate))
         elif self.verify == "signature":
             self._sigs.append(sigs)
         self.size += len(texts)
@@ -141,7 +145,9 @@ class NearDuplicateIndex:
         elif other.size and other.shingling != self.shingling:
             self.foreign.add(other.shingling)
         self.foreign |= other.foreign - {self.shingling}
-        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups)
+        if bool(self._answers) != bool(other._answers) and self.size and other.size:
+            raise ValueError("cannot merge a near-duplicate index that compares answers with one that does not")
+        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups, other._answers)
         if keep is not None:
             cuts = np.cumsum([len(k) for k in other._keys])[:-1]
             masks = np.split(np.asarray(keep, dtype=bool), cuts)
@@ -152,11 +158,12 @@ class NearDuplicateIndex:
         self._sets += parts[2]
         self._sigs += parts[3]
         self._groups += parts[4]
+        self._answers += parts[5]
         self.size += sum(len(k) for k in parts[0])
 
     def nbytes(self) -> int:
         arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups]
-        arrays += [a for s in self._sets for a in (s.hashes, s.offsets)]
+        arrays += [a for s in (*self._sets, *self._answers) for a in (s.hashes, s.offsets)]
         return sum(a.nbytes for a in arrays)
 
     def budget(self) -> int | None:
@@ -184,9 +191,11 @@ class NearDuplicateIndex:
         budget = self.budget()
         if self.verify == "jaccard" and budget is not None and len(pairs) > budget:
             order = np.argsort(-cluster.shared_bands(keys, pairs), kind="stable")  # ties: in id order
-            pairs, self.unverified = cluster.verify_within(self._all_sets(), pairs[order], self.threshold, budget)
+            pairs, self.unverified = cluster.verify_within(self._all_sets(), pairs[order], self.threshold, budget,
+                                                           self._all_answers())
         elif self.verify == "jaccard":
             pairs = pairs[cluster.true_jaccard(self._all_sets(), pairs) >= self.threshold]
+            pairs = pairs[cluster.answers_agree(self._all_answers(), pairs, self.threshold)]
         elif self.verify == "signature":
             sigs = np.concatenate(self._sigs)
             pairs = pairs[minhash.estimated_jaccard(sigs[pairs[:, 0]], sigs[pairs[:, 1]]) >= self.threshold]
@@ -197,9 +206,19 @@ class NearDuplicateIndex:
         return cluster.connected(self.pairs())
 
     def _all_sets(self) -> ShingleSets:
-        if len(self._sets) > 1:
-            shift = np.cumsum([0] + [len(s.hashes) for s in self._sets[:-1]])
-            offsets = [s.offsets[:-1] + k for s, k in zip(self._sets, shift)]
-            offsets.append(np.array([sum(len(s.hashes) for s in self._sets)]))
-            self._sets = [ShingleSets(np.concatenate([s.hashes for s in self._sets]), np.concatenate(offsets))]
+        self._sets = _joined(self._sets)
         return self._sets[0]
+
+    def _all_answers(self) -> ShingleSets | None:
+        self._answers = _joined(self._answers)
+        return self._answers[0] if self._answers else None
+
+
+def _joined(batches: list[ShingleSets]) -> list[ShingleSets]:
+    """The batches' sets as one (a list of it), ids continuing from batch to batch."""
+    if len(batches) <= 1:
+        return batches
+    shift = np.cumsum([0] + [len(s.hashes) for s in batches[:-1]])
+    offsets = [s.offsets[:-1] + k for s, k in zip(batches, shift)]
+    offsets.append(np.array([sum(len(s.hashes) for s in batches)]))
+    return [ShingleSets(np.concatenate([s.hashes for s in batches]), np.concatenate(offsets))]

@@ -97,6 +97,14 @@ def record_text(example: Example, images: list[str] | None = None) -> str:
     return "\n".join(parts)
 
 
+def answer_text(example: Example) -> str:
+    """What the record teaches to say: the last assistant turn and after, or a pair's chosen and rejected answers."""
+    parts = _turns(example.answer())
+    if example.is_preference:
+        parts += ["rejected:", *_turns(example.rejected)]
+    return "\n".join(parts)
+
+
 def prompt_text(example: Example, images: list[str] | None = None) -> str:
     parts = _turns(example.prompt())
     images = image_ids(example) if images is None else images

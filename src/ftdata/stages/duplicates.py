@@ -17,7 +17,7 @@ from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
 from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling, find_boilerplate
 from ..dedup.shingles import Shingling
-from ..dedup.text import image_group, image_ids, normalise, prompt_text, record_text
+from ..dedup.text import answer_text, image_group, image_ids, normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..records import Example, Ref
 from .base import Context, Problem, Stage, build_options
@@ -41,11 +41,12 @@ class Options:
     list_clusters: int = 10  # clusters listed in the report's stats, largest first; -1: all
 
 
-def compared(example: Example, casefold: bool = False) -> tuple[str, str, int]:
-    """What a record is compared on: its normalised text and prompt, and its image group."""
+def compared(example: Example, casefold: bool = False) -> tuple[str, str, str, int]:
+    """What a record is compared on: its normalised text, prompt and answer, and its image group."""
     images = image_ids(example)
     return (normalise(record_text(example, images), casefold=casefold),
-            normalise(prompt_text(example, images), casefold=casefold), image_group(images))
+            normalise(prompt_text(example, images), casefold=casefold),
+            normalise(answer_text(example), casefold=casefold), image_group(images))
 
 
 class DuplicatesStage(Stage):
@@ -93,8 +94,8 @@ class DuplicatesStage(Stage):
     def check(self, example: Example) -> Iterator[Problem]:
         if example.messages is None:  # unparsed: other stages report it
             return ()
-        text, prompt, group = compared(example, self.options.casefold)
-        self.finder.add(text, prompt, example.split, self._score(example, text), group)
+        text, prompt, answer, group = compared(example, self.options.casefold)
+        self.finder.add(text, prompt, example.split, self._score(example, text), group, answer)
         self.file_of.append(self._file_id(example.file))
         self.lines.append(example.line)
         self.indices.append(example.index)
