@@ -9,6 +9,7 @@ parse stage judges it), so clean + rejected always adds up.
 
 import gzip
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
