@@ -34,36 +34,29 @@ class Conflict:
 class PreferenceConflict:
     ref: Ref  # the later of the two records
     other: Ref  # the earlier one, which judged the same answer the other way
-    what: str  # "rejects 'answer', which" / "prefers 'answer', which"
+    what: str  # "prefers 'answer', which"
 
 
 class AnswerGroups:
     def __init__(self) -> None:
         self._by_prompt: dict[int, list[tuple[Place, int, str, bool]]] = defaultdict(list)
-        self._chosen: dict[tuple[int, int], Place] = {}
-        self._rejected: dict[tuple[int, int], Place] = {}
-        self._snippets: dict[tuple[int, int], str] = {}
-        self._chosen_snippets: dict[tuple[int, int], str] = {}
+        # (prompt, chosen answer, rejected answer) -> (place, snippet of the chosen answer): the first pair
+        # to judge two answers of a prompt; a later pair judging them the other way round contradicts it.
+        self._pairs: dict[tuple[int, int, int], tuple[Place, str]] = {}
 
     def add(self, prompt: int, ref: Ref, answer: int, snippet: str, label: bool) -> None:
         self._by_prompt[prompt].append(((ref.file, ref.line, ref.index), answer, snippet, label))
 
     def add_pair(self, prompt: int, ref: Ref, chosen: tuple[int, str], rejected: tuple[int, str]) -> None:
         """A preference pair: (hash, snippet) of its chosen and of its rejected answer."""
-        place = ref.file, ref.line, ref.index
-        self._chosen.setdefault((prompt, chosen[0]), place)
-        self._chosen_snippets.setdefault((prompt, chosen[0]), chosen[1])
-        self._rejected.setdefault((prompt, rejected[0]), place)
-        self._snippets.setdefault((prompt, rejected[0]), rejected[1])
+        self._pairs.setdefault((prompt, chosen[0], rejected[0]), ((ref.file, ref.line, ref.index), chosen[1]))
 
     def merge(self, other: "AnswerGroups") -> None:
         """Add the records of another instance, which come after this one's (a later shard's)."""
         for prompt, members in other._by_prompt.items():
             self._by_prompt[prompt] += members
-        for mine, theirs in ((self._chosen, other._chosen), (self._rejected, other._rejected),
-                             (self._snippets, other._snippets), (self._chosen_snippets, other._chosen_snippets)):
-            for key, value in theirs.items():
-                mine.setdefault(key, value)  # the first record judging an answer wins, as in one pass
+        for key, value in other._pairs.items():
+            self._pairs.setdefault(key, value)  # the first record judging a pair wins, as in one pass
 
     def prompts(self) -> Iterable[int]:
         return self._by_prompt.keys()
@@ -90,17 +83,13 @@ class AnswerGroups:
                 yield Conflict(tuple(Ref(*m[0]) for m in members), answers, all(m[3] for m in members), len(group) > 1)
 
     def preference_conflicts(self) -> Iterator[PreferenceConflict]:
-        """One conflict per pair of records, on the later one: it contradicts a judgement already made."""
-        reported: set[frozenset] = set()
-        for key, rejecting in self._rejected.items():
-            choosing = self._chosen.get(key)
-            if choosing is None or choosing == rejecting or frozenset((choosing, rejecting)) in reported:
+        """Two records that judge the same two answers of a prompt the other way round, reported on the later
+        one. (A ranking written as pairs, A > B and B > C, prefers B once and rejects it once: no conflict.)"""
+        for (prompt, chosen, rejected), (place, snippet) in self._pairs.items():
+            reverse = self._pairs.get((prompt, rejected, chosen))
+            if reverse is None or (place[2] or 0, place[1] or 0) <= (reverse[0][2] or 0, reverse[0][1] or 0):
                 continue
-            reported.add(frozenset((choosing, rejecting)))
-            if (rejecting[2] or 0) >= (choosing[2] or 0):
-                yield PreferenceConflict(Ref(*rejecting), Ref(*choosing), f"rejects {self._snippets[key]!r}, which")
-            else:
-                yield PreferenceConflict(Ref(*choosing), Ref(*rejecting), f"prefers {self._chosen_snippets[key]!r}, which")
+            yield PreferenceConflict(Ref(*place), Ref(*reverse[0]), f"prefers {snippet!r}, which")
 
     def stats(self) -> dict[str, int]:
         return {"prompts": len(self._by_prompt), "repeated_prompts": sum(1 for m in self._by_prompt.values() if len(m) > 1)}

@@ -200,10 +200,14 @@ def _is_verse(lines: list[str]) -> bool:
 
 
 def _short_last_item(lines: list[str]) -> bool:
-    """A last list item under a third of the median length of the items above it, or under 60% of it where
+    """A last list item under a third of the median length of the items right above it, or under 60% of it where
     they all end in punctuation: the list was cut inside it. (A last item of full length without a full
     stop is just a list.)"""
-    items = [line for line in lines[:-1] if _LIST_ITEM.match(line)]
+    items = []
+    for line in reversed(lines[:-1]):  # the items of its own list: the list lines right above it
+        if not _LIST_ITEM.match(line):
+            break
+        items.append(line)
     if not items:
         return False
     median = sorted(len(item) for item in items)[len(items) // 2]
@@ -285,8 +289,8 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     or table whose lines all differ once their numbering is set aside ("Step 1: Compare 3 with 8", "Row 2"),
     and a "loop" of one word or of numbers ("la la la la", "11 * 941")."""
     if "```" in answer:
-        answer = _FENCE.sub(" ", answer)
-    if looks_like_code(answer) or _is_markup(answer):
+        answer = _FENCED_BLOCK.sub(" ", answer)
+    if looks_like_code(answer) or _is_markup(answer) or len(_CALL_LINE.findall(answer)) >= 3:
         return None
     words = _TOKEN.findall(answer.casefold())
     # Each word that repeats an earlier one is at most one repeated n-gram or loop position: too few
@@ -310,6 +314,8 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     return None
 
 
+_FENCED_BLOCK = re.compile(r"```.*?(?:```|$)", re.S)
+_CALL_LINE = re.compile(r"^\s*[\w.]+\(.*\)\s*;?\s*$", re.M)  # print("1^2: " + str(1**2))
 _TAG = re.compile(r"</?[a-zA-Z][\w-]*(?:\s[^<>]*)?/?>")
 _NUMBERING = re.compile(r"^[\W_]*(?:\d+|[A-Za-z])[.):\]]\s+")  # "1. ", "- b) ", "(3) "
 
@@ -320,8 +326,9 @@ def _is_markup(text: str) -> bool:
 
 
 def _distinct_lines(text: str) -> bool:
-    """A list or table of four or more lines that all differ once their numbering is set aside."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    """A list or table of four or more lines of four or more words that all differ once their numbering is
+    set aside (short lines such as a quiz's "A. Biology" options may repeat)."""
+    lines = [line.strip() for line in text.split("\n") if len(line.split()) >= 4]
     if len(lines) < 4:
         return False
     items = {_NUMBERING.sub("", line, count=1).casefold() for line in lines}
@@ -430,7 +437,7 @@ def unseen_reference(user: str, has_images: bool) -> str | None:
     if media and not _described(user):
         return f"prompt refers to {media.group()!r}, but the record carries no such attachment"
     urls = _URL.findall(user) if any(k in lower for k in _URL_KEYS) else []
-    if urls and phrases.pattern("unseen-link-task").search(user):
+    if urls and phrases.pattern("unseen-link-task").search(user) and not phrases.pattern("code-task").search(user):
         if _size_in_words(_URL.sub("", user)) < 40:  # the page's text is not pasted in: the model never saw it
             return f"prompt asks about the content of {urls[0][:60]!r}, which the model cannot open"
     return None
@@ -479,30 +486,55 @@ _PHONE_HINT = re.compile(r"\d[\d\s().-]{7,}\d")
 
 
 def personal_data(text: str) -> str | None:
+    """An email address or phone number that could be a person's: not an example domain, a role mailbox
+    (support@, sales@), a dummy mailbox (user123@, a@) or a dummy number (555, runs like 234-567-8901)."""
     for match in _EMAIL.finditer(text) if "@" in text else ():
-        if not _EXAMPLE_DOMAIN.search(match.group(1)):
+        mailbox = match.group().split("@")[0].lower()
+        if not (_EXAMPLE_DOMAIN.search(match.group(1)) or _ROLE_MAILBOX.match(mailbox) or _DUMMY_MAILBOX.match(mailbox)):
             return f"text contains an email address: {match.group()[:40]!r}"
     for match in _PHONE.finditer(text) if _PHONE_HINT.search(text) else ():
         digits = re.sub(r"\D", "", match.group())
         local = digits[-10:]
-        if 9 <= len(digits) <= 15 and "555" not in (local[:3], local[3:6]) and local not in ("1234567890", "0123456789") and len(set(digits)) > 3:
+        if 9 <= len(digits) <= 15 and "555" not in (local[:3], local[3:6]) and len(set(digits)) > 3 and not _digit_run(local):
             return f"text contains a phone number: {match.group().strip()!r}"
     return None
+
+
+# Mailboxes of a role or a team, not of a person.
+_ROLE_MAILBOX = re.compile(r"(?:support|sales|info|contact|hello|help|admin|office|team|service|services|marketing|press|"
+                           r"media|jobs|careers|hr|billing|accounts?|abuse|webmaster|postmaster|no-?reply|donotreply|"
+                           r"offers?|alerts?|news|newsletter|promotions?|orders?|feedback|enquiries|inquiries|git)"
+                           r"(?:[._-]\w+)?$")
+_DUMMY_MAILBOX = re.compile(r"(?:[a-z]|[a-z]{1,3}\d*|user\w*|username|test\w*|example\w*|sample\w*|demo|foo|bar|"
+                            r"john\.?doe|jane\.?doe|your\.?\w*|my_?\w*address|name|email|someone|somebody|me)$")
+
+
+def _digit_run(digits: str, length: int = 4) -> bool:
+    """Four or more digits counting up or down (234-567-8901, 987-654-3210, 888-123-4567): a made-up number."""
+    run = 1
+    for a, b in zip(digits, digits[1:]):
+        step = (int(b) - int(a)) % 10
+        run = run + 1 if step in (1, 9) and (run == 1 or step == last) else 1
+        last = step
+        if run >= length:
+            return True
+    return False
 
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _OPERAND = r"(?:\(\s*)?\d+(?:\.\d+)?(?:\s*\))?"
 _EXPRESSION = re.compile(rf"{_OPERAND}(?:\s*(?:[-+*/×÷]|(?<=\s)x(?=\s))\s*{_OPERAND})+")
-_BEFORE_OK = re.compile(r"(?:^|[^\d.)^\s][ \t]*|[:=\"'\n])$")
-_AFTER_BAD = re.compile(r"[ \t]*(?:[\w^/:(+*×÷=%<>\[-]|[.,]\d|\.\s*\.)")
+_BEFORE_OK = re.compile(r"(?:^|[^\d.)^\s+*/×÷-][ \t]*|[:=\"'\n])$")  # not '1 + 3 + ... + 15 + 17'
+_AFTER_BAD = re.compile(r"[ \t]*(?:[\w^/:(+*×÷=%<>\[\\-]|[.,]\d|\.\s*\.)")  # nor '$(7+1)\times5$'
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+(?!\.\d))?")
 _ASKS_TO_COMPUTE = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|solve|result of|sum of|product of|find)\b", re.I)
 
 
 def wrong_arithmetic(user: str, answer: str) -> str | None:
     """A prompt with plain arithmetic ("What is 17 * 3?") whose output never states the right result."""
-    if len(user) > 200 or not _ASKS_TO_COMPUTE.search(user):
-        return None
+    if len(user) > 200 or not _ASKS_TO_COMPUTE.search(user) or looks_like_code(answer) or _CALL_LINE.search(answer):
+        return None  # an answer in code ("print(4+1)") states no result
+    user = user.replace("\u2212", "-")  # the minus sign
     match = next((m for m in _EXPRESSION.finditer(user) if _standalone(user, m)), None)
     if match is None:
         return None

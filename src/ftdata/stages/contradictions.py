@@ -104,8 +104,7 @@ class ContradictionsStage(Stage):
             first, *others = conflict.refs
             yield first, Problem(code, conflict_message(conflict), related=tuple(others))
         for pc in self.groups.preference_conflicts():
-            verdict = "prefers" if pc.what.startswith("rejects") else "rejects"
-            yield pc.ref, Problem("C003", f"{pc.what} line {pc.other.line} of {pc.other.file} {verdict} for the same prompt",
+            yield pc.ref, Problem("C003", f"{pc.what} line {pc.other.line} of {pc.other.file} rejects for the same prompt",
                                   related=(pc.other,))
 
     def stats(self) -> dict:
