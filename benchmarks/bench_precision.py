@@ -237,6 +237,21 @@ def score(sample: list[str], verdicts: dict[str, dict]) -> Score:
     return Score(labels.count(True), labels.count(False), sum(label is None for label in labels))
 
 
+def by_volume(items: list[Flagged], sample: list[Flagged], verdicts: dict[str, dict]) -> float | None:
+    """Precision with each file weighted by its share of the flagged records (the sample spreads evenly across
+    files, so a file with few findings counts as much as one with hundreds); files without a labelled sample
+    item are left out."""
+    flagged_per_file = Counter(i.file for i in items)
+    labels: dict[str, list[bool]] = defaultdict(list)
+    for i in sample:
+        if (verdict := verdicts.get(i.key, {}).get("verdict")) is not None:
+            labels[i.file].append(verdict)
+    weight = sum(flagged_per_file[f] for f in labels)
+    if not weight:
+        return None
+    return sum(flagged_per_file[f] * sum(v) / len(v) for f, v in labels.items()) / weight
+
+
 def status(s: Score, goal: float | None) -> str:
     if goal is None:
         return "info"
@@ -253,7 +268,7 @@ def table(flagged: dict[tuple[str, str], Flagged], verdicts: dict[str, dict]) ->
         groups[(item.code, severity)].append(item)
     order = {"error": 0, "warning": 1, "info": 2}
     out = [f"{'rule':<6} {'severity':<8} {'findings':>8} {'flagged':>7} {'files':>5} {'sampled':>7} {'true':>4} "
-           f"{'false':>5} {'unlab':>5} {'precision':>9}  {'wilson 95%':<13} {'goal':>5}  status"]
+           f"{'false':>5} {'unlab':>5} {'precision':>9}  {'wilson 95%':<13} {'by volume':>9} {'goal':>5}  status"]
     pending: list[Flagged] = []
     misses: list[str] = []
     for (code, severity), items in sorted(groups.items(), key=lambda kv: (kv[0][0] == DEDUP, kv[0][0], order[kv[0][1]])):
@@ -264,9 +279,11 @@ def table(flagged: dict[tuple[str, str], Flagged], verdicts: dict[str, dict]) ->
         lo, hi = wilson(s.true, s.labelled)
         precision = f"{s.precision:.0%}" if s.precision is not None else "-"
         interval = f"{lo:.0%}-{hi:.0%}" if s.labelled else "-"
+        weighted = by_volume(items, sample, verdicts)
+        volume = f"{weighted:.0%}" if weighted is not None else "-"
         out.append(f"{code:<6} {severity:<8} {sum(i.findings for i in items):>8} {len(items):>7} "
                    f"{len({i.file for i in items}):>5} {len(sample):>7} {s.true:>4} {s.false:>5} {s.unlabelled:>5} "
-                   f"{precision:>9}  {interval:<13} {f'{goal:.0%}' if goal else '-':>5}  {status(s, goal)}")
+                   f"{precision:>9}  {interval:<13} {volume:>9} {f'{goal:.0%}' if goal else '-':>5}  {status(s, goal)}")
         if status(s, goal) in ("FAIL", "INCOMPLETE") and s.false:
             wrong = [i for i in sample if verdicts.get(i.key, {}).get("verdict") is False]
             misses.append(f"{code} {severity}: {s.false} false of {s.labelled}")
@@ -300,7 +317,8 @@ def main() -> int:
            f"Verdicts: {VERDICTS.name} ({len(verdicts)} labelled fingerprints). Sample: up to {PER_RULE} flagged "
            "records per rule and severity, round-robin across files.",
            "flagged = distinct (record, rule[, related record]) fingerprints; precision = true / labelled sample; "
-           "Wilson 95% interval on the labelled sample.",
+           "Wilson 95% interval on the labelled sample; by volume = the same with each file weighted by its "
+           "share of the rule's flagged records (PASS/FAIL use the plain precision).",
            "Goals: error >= 95%, warning >= 80%, info none; dedup = records `ftdata dedup` removes, goal >= 99%. "
            "INCOMPLETE = sampled findings without a verdict (listed below).", "", *rows, ""]
     unlabelled = [f"  {i.code} {i.severity} {i.file}:{i.line} {i.message[:140]}" for i in pending]

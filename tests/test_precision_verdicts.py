@@ -55,6 +55,16 @@ def _flagged(file: str, n: int) -> bench.Flagged:
     return bench.Flagged(f"{file}|{n:016x}|Q004", "Q004", "warning", file, n, None, "", "")
 
 
+def test_precision_by_volume_weights_each_file_by_its_findings():
+    items = [_flagged("big", n) for n in range(90)] + [_flagged("small", n) for n in range(10)]
+    sample = [items[0], items[1], items[90], items[91]]  # two of each file
+    verdicts = {items[0].key: {"verdict": True}, items[1].key: {"verdict": True},
+                items[90].key: {"verdict": False}, items[91].key: {"verdict": False}}
+    assert bench.score([i.key for i in sample], verdicts).precision == 0.5  # the plain sample
+    assert bench.by_volume(items, sample, verdicts) == pytest.approx(0.9)  # 90 of 100 flagged are in "big"
+    assert bench.by_volume(items, sample, {}) is None
+
+
 def test_sample_takes_every_file_in_turn_and_is_deterministic():
     items = [_flagged("big", n) for n in range(10)] + [_flagged("one", 1), _flagged("two", 2)]
     sample = bench.stratified_sample(items, 5)
