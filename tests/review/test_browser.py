@@ -66,6 +66,9 @@ def test_keyboard_only_review_of_a_queue(page, queued):
         if i < total - 1:
             _wait_rank(page, i + 1)
     page.wait_for_function(f"() => document.getElementById('progress-text').textContent.startsWith('{total} / {total}')")
+    # every audit record is decided: the estimate of the rest, and the judge's agreement with people
+    assert page.inner_text("#audit").startswith("rest: ") and "95% CI" in page.inner_text("#audit")
+    assert page.inner_text("#agreement").startswith("judge agreed on ")
     statuses = {k: store.record(k)["status"] for k in keys}
     assert list(statuses.values()).count("rejected") == total // 3
     assert store.record(keys[2])["reason"] == "unhelpful" and store.record(keys[2])["reviewer"] == "tester"

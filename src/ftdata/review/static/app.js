@@ -45,6 +45,10 @@ async function refreshState() {
   $("audit").textContent = a.decided
     ? `rest: ${(100 * a.rate).toFixed(1)}% need work (95% CI ${(100 * a.ci95[0]).toFixed(1)}\u2013${(100 * a.ci95[1]).toFixed(1)}%, ${a.decided}/${a.sampled} audited)`
     : `audit: 0/${a.sampled} decided`;
+  const j = data.judge;
+  $("agreement").textContent = j && j.verdict_accuracy !== null
+    ? `judge agreed on ${Math.round(100 * j.verdict_accuracy)}% of ${j.verdict_pairs}` + (j.spearman !== null ? `, \u03c1 ${j.spearman.toFixed(2)}` : "")
+    : "";
   const rule = $("f-rule"), chosen = rule.value;
   rule.replaceChildren(el("option", null, "any"));
   rule.firstChild.value = "";
