@@ -87,9 +87,61 @@ def config_from_table(table: dict[str, Any], source: str = "config") -> Config:
         elif key not in _TOP_LEVEL:
             raise UsageError(f"{source}: unknown setting {key!r}; known: {', '.join(sorted(_TOP_LEVEL))}")
         else:
-            setattr(config, key.replace("-", "_"), value)
+            setattr(config, key.replace("-", "_"), _typed(key, value, source))
     _validate(config, source)
+    check_stage_options(config.stage_options)
     return config
+
+
+_STRINGS = {"target", "format", "model", "tokenizer"}
+_SELECTORS = {"select", "extend-select", "ignore"}
+
+
+def _typed(key: str, value: Any, source: str) -> Any:
+    """A setting's value with its type checked: a wrong one stops the run (`strict = "false"` is not
+    false). A selector list may be one comma-separated string, as on the command line."""
+    def wrong(expected: str) -> UsageError:
+        return UsageError(f"{source}: {key} must be {expected}, not {value!r}")
+
+    if key in _STRINGS and not isinstance(value, str):
+        raise wrong("a string")
+    if key == "strict" and not isinstance(value, bool):
+        raise wrong("true or false")
+    if key in _SELECTORS:
+        return _selectors(value, wrong)
+    if key == "severity":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise wrong('a table of rule = "error" | "warning" | "info"')
+    if key == "per-file-ignores":
+        if not isinstance(value, dict):
+            raise wrong('a table of "glob" = ["CODE", ...]')
+        return {pattern: _selectors(codes, wrong) for pattern, codes in value.items()}
+    return value
+
+
+def _selectors(value: Any, wrong) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise wrong("a list of rule codes, prefixes or names")
+    return value
+
+
+def check_stage_options(stage_options: dict[str, dict[str, Any]]) -> None:
+    """Every stage table names a stage, and its options and their types are that stage's: a typo
+    stops the run instead of being ignored."""
+    from .stages import STAGES  # the stages read this module: imported when first needed
+    from .stages.base import build_options
+    from .stages.read import ReadStage
+
+    stages = {cls.name: cls for cls in (ReadStage, *STAGES)}
+    for name, table in stage_options.items():
+        if name not in stages:
+            raise UsageError(f"unknown stage {name!r} ([tool.ftdata.{name}] or -o {name}.OPTION); "
+                             f"stages: {', '.join(sorted(stages))}")
+        if not isinstance(table, dict):
+            raise UsageError(f"[tool.ftdata.{name}] must be a table of options, not {table!r}")
+        build_options(stages[name].Options, table, name)
 
 
 def _validate(config: Config, source: str) -> None:
@@ -121,7 +173,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 class Policy:
     """Which rules run, at what severity, for which file: the only place that decides it."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, target_severity: dict[str, str] | None = None):
+        """`target_severity`: the target profile's levels for rules its loader treats otherwise (a BOM is an
+        error where the loader fails on it); the user's own `severity` settings still win."""
         rules = catalogue.all_rules()
         if config.select:
             selected = {r.code for s in config.select for r in catalogue.matching(s)}
@@ -130,6 +184,9 @@ class Policy:
         selected |= {r.code for s in config.extend_select for r in catalogue.matching(s)}
         selected -= {r.code for s in config.ignore for r in catalogue.matching(s)}
         self._severity = {code: rules[code].severity for code in selected}
+        for code, level in (target_severity or {}).items():
+            if code in self._severity:
+                self._severity[code] = level
         for key, level in config.severity.items():
             code = catalogue.lookup(key).code
             if code in self._severity:

@@ -6,6 +6,8 @@ record; such records are written only when `allow_lossy` is set. Top-level keys 
 does not define (ids, metadata) are carried over as they are.
 """
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +65,10 @@ def _converted(stream, target_format: formats.Format) -> Iterator[tuple[int, dic
             problem = next((f.message for f in example.findings if f.severity == "error"), "not a record of a known format")
             yield example.line, None, problem
             continue
+        inexact = _inexact(example)
+        if inexact:
+            yield example.line, None, f"its values cannot be written back exactly: {inexact}"
+            continue
         if example.is_text and target_format.name != "text":
             yield example.line, None, (f"a plain-text record has no prompt and no roles: as {target_format.name} it "
                                        "would be an answer to nothing")
@@ -80,3 +86,25 @@ def _converted(stream, target_format: formats.Format) -> Iterator[tuple[int, dic
             if key not in source_format.fields and key not in record:
                 record[key] = value
         yield example.line, record, (f"{target_format.name} cannot hold {'; '.join(dropped)}" if dropped else None)
+
+
+# NaN/Infinity (JSON has no such number: written as null) and a repeated key (one of its values is lost)
+_INEXACT_CODES = ("F009", "F010")
+_LONG_DIGITS = re.compile(rb"\d{19}")  # the shortest integer that may not fit in 64 bits
+_INT64 = range(-(1 << 63), 1 << 64)  # orjson's integers (signed or unsigned 64-bit); others become floats
+
+
+def _inexact(example) -> str | None:
+    """Why the parsed record's values differ from the ones written in its bytes, or None."""
+    reason = next((f.message for f in example.findings if f.code in _INEXACT_CODES), None)
+    if reason or not _LONG_DIGITS.search(example.raw):
+        return reason
+    wide: list[str] = []
+
+    def integer(text: str) -> int:
+        if int(text) not in _INT64:
+            wide.append(text)
+        return 0
+
+    json.loads(example.raw, parse_int=integer)
+    return f"the integer {wide[0]} does not fit in 64 bits (it would be written as a float)" if wide else None

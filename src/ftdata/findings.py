@@ -9,13 +9,14 @@ reads the runs.
 
 import heapq
 import pickle
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+from .errors import InputError
 from .records import Finding
+from .temporaries import TempFolder
 
 MEMORY_LIMIT = 50_000
 
@@ -29,7 +30,7 @@ class Findings:
         self._held: list[Finding] = []
         self._held_sorted = True
         self._runs: list[Path] = []
-        self._folder: tempfile.TemporaryDirectory | None = None  # removed with this object
+        self._folder: TempFolder | None = None  # removed with this object
         self.severities: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()
 
@@ -50,12 +51,16 @@ class Findings:
 
     def _spill(self) -> None:
         if self._folder is None:
-            self._folder = tempfile.TemporaryDirectory(prefix="ftdata-findings-")
+            self._folder = TempFolder()
         path = Path(self._folder.name) / f"{len(self._runs)}.pickle"
         self._held.sort(key=self._key)
-        with open(path, "wb") as f:
-            for finding in self._held:  # one pickle each, so that reading holds one per run
-                pickle.dump(finding, f, pickle.HIGHEST_PROTOCOL)
+        try:
+            with open(path, "wb") as f:
+                for finding in self._held:  # one pickle each, so that reading holds one per run
+                    pickle.dump(finding, f, pickle.HIGHEST_PROTOCOL)
+        except OSError as e:
+            raise InputError(f"{path.parent}: cannot write a temporary file: {e.strerror} "
+                             "(set TMPDIR to a folder with room)") from None
         self._runs.append(path)
         self._held = []
 

@@ -7,7 +7,7 @@ report of millions of findings never sits in memory whole; `render_*` joins them
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -19,6 +19,7 @@ from .report import SCHEMA_VERSION, Report
 FORMATS = ("text", "json", "github", "sarif")
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_UNBOUNDED = 1 << 16  # a width no line reaches
 
 
 def render_json(report: Report) -> str:
@@ -102,6 +103,16 @@ def _sarif_results(report: Report) -> Iterator[dict[str, Any]]:
                 for r in f.related
             ]
         yield result
+
+
+def console(stream: TextIO, color: bool | None = None):
+    """A rich console on `stream`. Off a terminal (CI logs, a file) nothing is wrapped or cut: lines are as
+    long as their text; colour only on a terminal unless `color` says."""
+    from rich.console import Console
+
+    terminal = stream.isatty()
+    return Console(file=stream, highlight=False, soft_wrap=not terminal, width=None if terminal else _UNBOUNDED,
+                   force_terminal=color, no_color=color is False)
 
 
 def render_text(report: Report, console, max_per_rule: int = 20) -> None:

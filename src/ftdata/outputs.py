@@ -1,4 +1,13 @@
-"""Writing the clean and rejected datasets: atomically, never over an input.
+"""Writing the clean and rejected datasets: atomically, never over an input, never over another run's.
+
+Every output is claimed before a byte of input is read (`claim_outputs`): the checks (not an input,
+not twice, not existing unless `force`), and a temporary file beside it, `.NAME.ftdata-part`,
+created exclusively and locked for as long as this process writes it. A second run writing the same
+output finds the lock and stops; a part file nobody holds is what a killed run left, and is removed.
+The part file is renamed over the output once completely written, so the output appears whole or
+not at all, with the mode the umask gives a new file (or the mode of the file `force` replaces).
+Standard output (`-`) and paths that are not regular files (`/dev/stdout`, a named pipe) cannot be
+replaced: they are written in place, as a stream.
 
 Records go first to spool files (their exact bytes, one file per shard), because dataset-level
 stages (duplicates, contradictions) can reject a record only after the whole input has been seen.
@@ -7,22 +16,27 @@ clean file, the others to the rejected file with their reasons. Clean + rejected
 read, each exactly once.
 """
 
+import atexit
 import base64
 import os
+import re
+import stat
 import struct
-import tempfile
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
-
-import orjson
 
 from .errors import InputError, UsageError
 from .printable import json_bytes
 from .records import Example, Finding
+from .temporaries import create_locked, held, log
 
 _HEADER = struct.Struct("<QQI")  # index, line, length of raw bytes
+_PART = ".ftdata-part"
+_LINE_BREAK = re.compile(rb"[ \t]*\r?\n[ \t\r\n]*")
 
 
 def output_path(template: str | Path, source: str, several: bool) -> Path:
@@ -37,39 +51,162 @@ def output_path(template: str | Path, source: str, several: bool) -> Path:
     return Path(text)
 
 
+@dataclass
+class _Claim:
+    path: Path
+    part: Path | None  # None: a stream (stdout, a device, a pipe), written in place
+    fd: int | None = None
+
+
+_claims: dict[Path, _Claim] = {}  # this process's outputs not yet written, by resolved path
+
+
+def _where(path: Path) -> Path:
+    return Path("-") if str(path) == "-" else path.resolve()
+
+
 def claim_outputs(outputs: list[Path], inputs: list[str], force: bool = False) -> None:
-    """Stop before the run if an output would land on an input, on another output, or (unless
-    `force`) on a file that already exists: nothing the user has is lost by mistake."""
+    """Before the run: stop if an output would land on an input, on another output, or (unless
+    `force`) on a file that already exists, or cannot be written; then hold each output's part file.
+    Outputs this process has claimed already are kept (a command and the library may both claim)."""
     sources = {Path(p).resolve() for p in inputs if p != "-"}
     claimed: set[Path] = set()
     for out in outputs:
-        where = out.resolve()
+        where = _where(out)
         if where in sources:
             raise UsageError(f"{out}: is an input; ftdata never overwrites its inputs")
         if where in claimed:
             raise UsageError(f"{out}: two outputs would be written to the same file")
         claimed.add(where)
-        if out.is_dir():
-            raise UsageError(f"{out}: is a directory, not an output file")
-        if out.exists() and not force:
-            raise UsageError(f"{out}: already exists; pass --force to replace it")
+    for out in outputs:
+        if _where(out) not in _claims:
+            _claims[_where(out)] = _claim(out, force)
+
+
+def _claim(out: Path, force: bool) -> _Claim:
+    if str(out) == "-":
+        return _Claim(out, None)
+    try:
+        existing = out.stat()
+    except FileNotFoundError:
+        existing = None
+    except OSError as e:
+        raise InputError(f"{out}: cannot write: {e.strerror}") from None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise UsageError(f"{out}: is a directory, not an output file")
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        if not os.access(out, os.W_OK):
+            raise InputError(f"{out}: cannot write: permission denied")
+        return _Claim(out, None)  # a device or a pipe: there is no file to lose
+    if existing is not None and not force:
+        raise UsageError(f"{out}: already exists; pass --force to replace it")
+    part = out.parent / f".{out.name}{_PART}"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd = _create_part(part, out)
+        if existing is not None:  # --force keeps the replaced file's permissions
+            os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+    except OSError as e:
+        raise InputError(f"{out}: cannot write: {e.strerror}") from None
+    return _Claim(out, part, fd)
+
+
+def _create_part(part: Path, out: Path) -> int:
+    """The part file, created exclusively (mode 0666 less the umask) and locked; a stale one (its
+    run was killed: nobody holds its lock) is removed first."""
+    for _ in range(2):
+        try:
+            return create_locked(part)
+        except FileExistsError:
+            if held(part):
+                raise UsageError(f"{out}: another ftdata run is writing it now ({part.name} is locked)") from None
+            part.unlink(missing_ok=True)
+            log.warning("ftdata: removed %s, left by an interrupted run", part)
+    raise UsageError(f"{out}: another ftdata run is writing it now ({part.name} keeps reappearing)")
+
+
+def _release(claim: _Claim) -> None:
+    """Forget a claim whose output was not written: its part file goes."""
+    if claim.fd is not None:
+        os.close(claim.fd)
+        claim.fd = None
+    if claim.part is not None:
+        claim.part.unlink(missing_ok=True)
+
+
+def release_outputs(outputs: list[Path]) -> None:
+    """Give up outputs claimed and not written (the run failed): their part files go."""
+    for out in outputs:
+        claim = _claims.pop(_where(out), None)
+        if claim is not None:
+            _release(claim)
+
+
+@atexit.register
+def _release_all() -> None:
+    """Outputs claimed but never written (a run that stopped on an error or a signal) leave nothing."""
+    while _claims:
+        _release(_claims.popitem()[1])
+
+
+class _Writer:
+    """What an output's writer gives: `write`, with a failure (a full disk) reported as one line."""
+
+    def __init__(self, file: BinaryIO, path: Path):
+        self.file, self.path = file, path
+
+    def write(self, data: bytes) -> None:
+        try:
+            self.file.write(data)
+        except OSError as e:
+            raise InputError(f"{self.path}: cannot write: {e.strerror}") from None
 
 
 @contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A file that appears at `path` only once completely written."""
+def atomic_writer(path: Path) -> Iterator[_Writer]:
+    """A file that appears at `path` only once completely written (a stream is written in place)."""
+    claim = _claims.pop(_where(path), None) or _claim(path, force=True)
+    if claim.part is None:
+        yield from _stream(claim.path)
+        return
+    assert claim.fd is not None
+    file = os.fdopen(claim.fd, "wb")
+    claim.fd = None  # the file object closes it now
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        yield _Writer(file, path)
+        try:
+            file.flush()
+            os.replace(claim.part, path)
+        except OSError as e:
+            raise InputError(f"{path}: cannot write: {e.strerror}") from None
+    except BaseException:
+        claim.part.unlink(missing_ok=True)
+        raise
+    finally:
+        try:
+            file.close()
+        except OSError:
+            pass  # only after a failure already reported: a flush of what the full disk refused
+
+
+def _stream(path: Path) -> Iterator[_Writer]:
+    if str(path) == "-":
+        yield _Writer(sys.stdout.buffer, Path("<stdout>"))
+        sys.stdout.buffer.flush()
+        return
+    try:
+        file = open(path, "wb")
     except OSError as e:
         raise InputError(f"{path}: cannot write: {e.strerror}") from None
-    try:
-        with os.fdopen(handle, "wb") as f:
-            yield f
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    with file:
+        yield _Writer(file, path)
+
+
+def jsonl_line(raw: bytes) -> bytes:
+    """A record's bytes as one JSON Lines line: a pretty-printed element of a .json array has its line
+    breaks (whitespace between tokens, never inside a valid string) folded into one space each; its
+    values, key order and duplicate keys stay exactly as written."""
+    return (raw if b"\n" not in raw else _LINE_BREAK.sub(b" ", raw)) + b"\n"
 
 
 class Spool:
@@ -77,14 +214,28 @@ class Spool:
 
     def __init__(self, path: Path):
         self.path = path
-        self.file = open(path, "wb")
+        try:
+            self.file = open(path, "wb")
+        except OSError as e:
+            raise _temporary_error(path, e) from None
 
     def add(self, example: Example) -> None:
-        self.file.write(_HEADER.pack(example.index, example.line, len(example.raw)))
-        self.file.write(example.raw)
+        try:
+            self.file.write(_HEADER.pack(example.index, example.line, len(example.raw)))
+            self.file.write(example.raw)
+        except OSError as e:
+            raise _temporary_error(self.path, e) from None
 
     def close(self) -> None:
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError as e:
+            raise _temporary_error(self.path, e) from None
+
+
+def _temporary_error(path: Path, error: OSError) -> InputError:
+    return InputError(f"{path.parent}: cannot write a temporary file: {error.strerror} "
+                      "(set TMPDIR to a folder with room)")
 
 
 def _spooled(path: Path) -> Iterator[tuple[int, int, bytes]]:
@@ -114,24 +265,21 @@ class _Outputs:
     def __init__(self, clean: dict[str, Path], rejected: Path | None):
         self.paths = clean
         self.rejected_path = rejected
-        self.stack: list = []
-        self.handles: dict[str, BinaryIO] = {}
+        self.stack = ExitStack()  # every writer is closed (or its part removed) whatever fails
+        self.handles: dict[str, _Writer] = {}
         self.arrays: dict[str, bool] = {}  # clean file is a JSON array (.json) rather than JSON Lines
 
     def __enter__(self):
-        for source, path in self.paths.items():
-            self.handles[source] = self._open(path)
-            self.arrays[source] = path.suffix == ".json"
-            if self.arrays[source]:
-                self.handles[source].write(b"[")
-        self.rejected_file = self._open(self.rejected_path) if self.rejected_path else None
+        with ExitStack() as opening:
+            for source, path in self.paths.items():
+                self.handles[source] = opening.enter_context(atomic_writer(path))
+                self.arrays[source] = path.suffix == ".json"
+                if self.arrays[source]:
+                    self.handles[source].write(b"[")
+            self.rejected_file = opening.enter_context(atomic_writer(self.rejected_path)) if self.rejected_path else None
+            self.stack = opening.pop_all()
         self.first = set(self.paths)
         return self
-
-    def _open(self, path: Path) -> BinaryIO:
-        manager = atomic_writer(path)
-        self.stack.append(manager)
-        return manager.__enter__()
 
     def clean(self, source: str, raw: bytes) -> None:
         handle = self.handles.get(source)
@@ -141,8 +289,7 @@ class _Outputs:
             handle.write(b"\n" if source in self.first else b",\n")
             handle.write(raw)
         else:
-            handle.write(raw if b"\n" not in raw else orjson.dumps(orjson.loads(raw)))
-            handle.write(b"\n")
+            handle.write(jsonl_line(raw))
         self.first.discard(source)
 
     def reject(self, source: str, line: int, raw: bytes, reasons: list[Finding]) -> None:
@@ -157,10 +304,10 @@ class _Outputs:
         self.rejected_file.write(json_bytes(entry) + b"\n")
 
     def __exit__(self, kind, value, traceback):
-        for source, handle in self.handles.items():
-            if self.arrays[source]:
-                handle.write(b"\n]\n")
-        failed = False
-        for manager in reversed(self.stack):
-            failed = manager.__exit__(kind, value, traceback) or failed
-        return failed
+        if kind is not None:  # every part file is removed
+            return self.stack.__exit__(kind, value, traceback)
+        with self.stack:  # a failure closing an array removes them too
+            for source, handle in self.handles.items():
+                if self.arrays[source]:
+                    handle.write(b"\n]\n")
+        return False

@@ -11,21 +11,21 @@ import multiprocessing
 import os
 import re
 import sys
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from .config import Config, Policy, load_config
+from .config import Config, Policy, check_stage_options, load_config
 from .errors import UsageError
 from .findings import Findings, rejections
-from .outputs import claim_outputs, output_path, route
+from .outputs import claim_outputs, output_path, release_outputs, route
 from .report import Report
 from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, settle, start_worker, whole
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.read import check_readable
 from .targets import load_target
+from .temporaries import TempFolder, remove_stale
 
 Progress = Callable[[str, int, int], None]  # (input path, bytes read, records so far)
 _SPLIT_NAMES = (("test", re.compile(r"(^|[^a-z])test([^a-z]|$)")),
@@ -46,6 +46,11 @@ def split_of(path: str) -> str:
 
 
 def as_inputs(paths: Iterable[str | Path | InputFile]) -> list[InputFile]:
+    """Each input with its split: given (--train/--val/--test), else from its name; a lone input is the
+    training set whatever its name (val.jsonl checked alone is not a validation set of nothing)."""
+    paths = list(paths)
+    if len(paths) == 1 and not isinstance(paths[0], InputFile):
+        paths = [InputFile(str(paths[0]), "train")]
     inputs = [p if isinstance(p, InputFile) else InputFile(str(p), split_of(str(p))) for p in paths]
     if not inputs:
         raise UsageError("no input files given")
@@ -71,14 +76,31 @@ def check(
     An output that already exists stops the run before it starts, unless `force`.
     """
     config = config or load_config()
+    check_stage_options(config.stage_options)  # -o and library callers too, before anything is read
     inputs = as_inputs(paths)
     for source in inputs:
         check_readable(source.path)
-    clean_paths = {i.path: output_path(clean, i.path, len(inputs) > 1) for i in inputs} if clean else {}
+    clean_paths = clean_outputs(inputs, clean)
     rejected_path = Path(rejected) if rejected else None
-    claim_outputs([*clean_paths.values(), *([rejected_path] if rejected_path else [])], [i.path for i in inputs], force)
+    outputs = [*clean_paths.values(), *([rejected_path] if rejected_path else [])]
+    remove_stale()
+    claim_outputs(outputs, [i.path for i in inputs], force)
+    try:
+        return _check(inputs, config, clean_paths, rejected_path, progress, jobs)
+    except BaseException:
+        release_outputs(outputs)
+        raise
 
-    ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
+
+def clean_outputs(inputs: list[InputFile], clean: str | Path | None) -> dict[str, Path]:
+    """Each input's clean output, from a path or a `{stem}` template."""
+    return {i.path: output_path(clean, i.path, len(inputs) > 1) for i in inputs} if clean else {}
+
+
+def _check(inputs: list[InputFile], config: Config, clean_paths: dict[str, Path], rejected_path: Path | None,
+           progress: Progress | None, jobs: int | None) -> Report:
+    target = load_target(config.target)
+    ctx = Context(config=config, target=target, policy=Policy(config, target.severity), inputs=inputs)
     classes = active_stages(ctx)  # the reader first
     workers = _workers(config.jobs if jobs is None else jobs)
     parallel = workers > 1 and all(cls.shardable() for cls in classes)
@@ -91,7 +113,7 @@ def check(
     findings = Findings({source.path: n for n, source in enumerate(inputs)})
     spools: list[tuple[str, Path]] = []
     records = 0
-    with tempfile.TemporaryDirectory(prefix="ftdata-") as folder:
+    with TempFolder() as folder:
         spool_folder = Path(folder) if clean_paths or rejected_path else None
         run = _in_workers if parallel else _in_process
         for result in run(ctx, shards, stages, spool_folder, workers, progress, findings):

@@ -9,6 +9,7 @@ indices stay unique and grow in input order without knowing how many records cam
 """
 
 import dataclasses
+import signal
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,6 +166,10 @@ _worker: dict[str, Any] = {}
 
 
 def start_worker(ctx: Context, folder: Path | None) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone answers it, stopping the pool (SIGTERM,
+    # which ends a worker quietly, without the handler a forked worker inherits from the command)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _worker.update(ctx=ctx, folder=folder)
 
 

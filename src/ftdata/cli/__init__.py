@@ -4,6 +4,7 @@ Errors a user can act on (FtdataError) print as one line and exit 2; problems in
 findings and exit 1 (errors, or warnings with --strict); a clean run exits 0.
 """
 
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -20,16 +21,25 @@ def package_version() -> str:
         return "unknown"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (timeout, CI cancellation, docker stop): stopped and cleaned up like Ctrl-C."""
+
+
+def _terminate(signum: int, frame) -> None:
+    raise Terminated()
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context):
+        signal.signal(signal.SIGTERM, _terminate)
         try:
             return super().invoke(ctx)
         except FtdataError as e:
             click.echo(f"ftdata: error: {printable(str(e))}", err=True)
             sys.exit(EXIT_USAGE)
-        except KeyboardInterrupt:
-            click.echo("ftdata: interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            click.echo("ftdata: terminated" if isinstance(e, Terminated) else "ftdata: interrupted", err=True)
+            sys.exit(128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT))
 
 
 # every command that writes files takes it: outputs never replace an existing file without it

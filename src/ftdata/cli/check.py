@@ -8,9 +8,9 @@ import click
 
 from ..config import load_config
 from ..errors import InputError, UsageError
-from ..output import FORMATS, github_chunks, json_chunks, render_text, sarif_chunks
+from ..output import FORMATS, console, github_chunks, json_chunks, render_text, sarif_chunks
 from ..outputs import atomic_writer, claim_outputs
-from ..pipeline import as_inputs, check
+from ..pipeline import as_inputs, check, clean_outputs
 from ..quality.consistency import schema_validator
 from ..stages.base import InputFile
 from . import force_option, main, package_version
@@ -85,8 +85,10 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
                         *(InputFile(p, "test") for p in test)]) if (paths or train or val or test) else []
     if not inputs:
         raise UsageError("no input files given (try `ftdata check train.jsonl`)")
-    if report_path:  # the clean and rejected outputs are claimed by `check`, the report here, all before the run
-        claim_outputs([Path(p) for p in (report_path, rejected) if p], [i.path for i in inputs], force)
+    # every output at once, before the run: the report cannot land on the clean file (`check` claims
+    # the clean and rejected outputs again, as its own)
+    outputs = [*clean_outputs(inputs, clean).values(), *(Path(p) for p in (rejected, report_path) if p)]
+    claim_outputs(outputs, [i.path for i in inputs], force)
     with _progress(enabled=not no_progress and sys.stderr.isatty()) as progress:
         report = check(inputs, config, clean=clean, rejected=rejected, progress=progress, force=force)
     if report_path:
@@ -94,18 +96,18 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
             for chunk in json_chunks(report):
                 f.write(chunk.encode())
             f.write(b"\n")
+    # records written to standard output (`--clean -`) keep it to themselves: the report goes to stderr
+    stream = sys.stderr if "-" in (clean, rejected, report_path) else sys.stdout
     if output_format == "text":
-        from rich.console import Console
-
-        render_text(report, Console(highlight=False))
+        render_text(report, console(stream))
     else:
         chunks = {"json": json_chunks, "github": github_chunks,
                   "sarif": lambda r: sarif_chunks(r, package_version())}[output_format](report)
         end = ""  # a newline after the output, and no line at all for no annotations
         for chunk in chunks:
-            sys.stdout.write(chunk)
+            stream.write(chunk)
             end = "\n"
-        sys.stdout.write(end)
+        stream.write(end)
     sys.exit(report.exit_code(config.strict))
 
 

@@ -15,7 +15,7 @@ from ..dedup.dataset import DuplicateFinder
 from ..dedup.split import assign_splits
 from ..dedup.text import normalise, prompt_text, record_text
 from ..errors import UsageError
-from ..outputs import atomic_writer, claim_outputs
+from ..outputs import atomic_writer, claim_outputs, jsonl_line
 from ..printable import printable
 from ..stages.base import Context, InputFile
 from ..stages.parse import ParseStage
@@ -49,9 +49,17 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     if source == "-":
         raise UsageError("split reads its input twice: give a file, not standard input")
     check_readable(source)
-    if val < 0 or test < 0 or val + test >= 1:
+    if not Path(source).is_file():
+        raise UsageError(f"{source}: split reads its input twice: give a regular file, not a pipe or a device")
+    if not (val >= 0 and test >= 0 and val + test < 1):  # NaN fails every comparison
         raise UsageError(f"--val and --test must be >= 0 and sum to less than 1, not {val} and {test}")
+    if threshold is not None and not 0 < threshold <= 1:
+        raise UsageError(f"--threshold is a Jaccard similarity, more than 0 and at most 1, not {threshold}")
+    folder = Path(out_dir) if out_dir else Path(source).parent
+    stem = Path(source).name.removesuffix(".gz").rsplit(".", 1)[0]
+    paths = [folder / f"{stem}.{name}.jsonl" for name in NAMES]
     config = load_config(Path(config_path) if config_path else None)
+    claim_outputs(paths, [source], force)  # before a byte is read: a wrong folder is known at once
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=[InputFile(source)])
     options = dict(config.stage_options.get("duplicates", {}))
     finder = DuplicateFinder(threshold=threshold or options.get("threshold", 0.6), shingle=options.get("shingle", "auto"))
@@ -68,14 +76,10 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     splits = assign_splits(len(finder), resolution.clusters, val=val, test=test, seed=seed,
                            strata=strata if field else None)
 
-    folder = Path(out_dir) if out_dir else Path(source).parent
-    stem = Path(source).name.removesuffix(".gz").rsplit(".", 1)[0]
-    paths = [folder / f"{stem}.{name}.jsonl" for name in NAMES]
-    claim_outputs(paths, [source], force)
     with ExitStack() as stack:
         outs = [stack.enter_context(atomic_writer(p)) for p in paths]
         for position, example in enumerate(ReadStage(ctx).whole([InputFile(source)])):
-            outs[splits[position]].write(example.raw + b"\n")
+            outs[splits[position]].write(jsonl_line(example.raw))
     counts = Counter(splits)
     total = len(splits) or 1
     for n, name in enumerate(NAMES):

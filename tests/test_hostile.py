@@ -1,0 +1,320 @@
+"""Hostile inputs, flags, signals and full disks (issue 12): every case runs `ftdata` as a real subprocess
+with a timeout, and fails on a traceback, a hang, a changed input, a half-written output or a wrong
+exit code. Signals are in test_hostile_signals.py."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TIMEOUT = 180  # a hang, not a slow machine: every case takes seconds
+
+
+def chat(question: str = "What is 2+2?", answer: str = "4", **extra) -> dict:
+    return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}], **extra}
+
+
+def jsonl(*records) -> bytes:
+    return b"".join((r if isinstance(r, bytes) else json.dumps(r).encode()) + b"\n" for r in records)
+
+
+def run(*args, cwd: Path, stdin: bytes | None = None, env: dict | None = None,
+        expect: tuple[int, ...] = (0, 1)) -> subprocess.CompletedProcess:
+    """`ftdata ARGS` in `cwd`, which must exit with one of `expect` (2 with one line), print no traceback,
+    leave every file it was not asked to write unchanged and leave no part file behind."""
+    outputs = _outputs([str(a) for a in args])
+    before = {p: p.read_bytes() for p in cwd.rglob("*") if p.is_file() and p.name not in outputs
+              and ".ftdata-part" not in p.name}
+    result = subprocess.run([sys.executable, "-m", "ftdata", *map(str, args)], cwd=cwd, input=stdin,
+                            capture_output=True, timeout=TIMEOUT, env={**os.environ, **(env or {})})
+    stderr = result.stderr.decode(errors="replace")
+    assert "Traceback" not in stderr, stderr
+    assert result.returncode in expect, (result.returncode, stderr)
+    if result.returncode == 2:
+        assert stderr.startswith("ftdata: error: ") and stderr.count("\n") == 1, stderr
+    for path, data in before.items():
+        assert path.read_bytes() == data, f"{path} changed"
+    assert not [p.name for p in cwd.rglob("*") if ".ftdata-part" in p.name]
+    return result
+
+
+def _outputs(args: list[str]) -> set[str]:
+    """The names of the files a command line asks to write."""
+    named = {args[i + 1] for i, a in enumerate(args[:-1]) if a in ("--clean", "--rejected", "--report", "--out")}
+    if args[0] == "convert":
+        named.add(args[2])
+    if args[0] == "split":
+        stem = Path(args[1]).name.split(".")[0]
+        named |= {f"{stem}.{name}.jsonl" for name in ("train", "val", "test")}
+    return {Path(n).name for n in named}
+
+
+def nested(depth: int) -> bytes:
+    """A chat record whose `meta` makes arrays and objects nest `depth` levels in all."""
+    return json.dumps(chat(meta=1)).encode().replace(b"1}", b"[" * (depth - 1) + b"1" + b"]" * (depth - 1) + b"}")
+
+
+# --- crashes -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("depth", [254, 255, 300, 1024, 1100])
+def test_deep_nesting_is_a_finding_in_every_command(tmp_path, depth):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(), nested(depth)))
+    report = run("check", "train.jsonl", "--output-format", "json", "--clean", "c.jsonl", "--rejected", "r.jsonl",
+                 cwd=tmp_path)
+    codes = {f["code"] for f in json.loads(report.stdout)["findings"]}
+    assert ("F008" in codes) == (depth > 254)
+    run("convert", "train.jsonl", "out.jsonl", "--to", "sharegpt", cwd=tmp_path)
+    run("dedup", "train.jsonl", "--out", "d.jsonl", cwd=tmp_path, expect=(0,))
+    run("split", "train.jsonl", "--out-dir", "split", cwd=tmp_path, expect=(0,))
+    run("cost", "train.jsonl", "--provider", "openai", cwd=tmp_path, expect=(0,))
+
+
+PRETTY_ARRAY = b"""[
+  {
+    "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
+    "id": 123456789012345678901234567890
+  },
+  {
+    "messages": [
+      {"role": "user", "content": "c"},
+  }
+]
+"""
+
+
+@pytest.mark.parametrize("command", [
+    ("check", "data.json", "--clean", "out.jsonl", "--ignore", "F001"),
+    ("check", "data.json", "--clean", "out.jsonl", "--select", "S"),
+    ("check", "data.json", "--clean", "out.jsonl", "-o", "read.max-record-bytes=100000"),
+    ("dedup", "data.json", "--out", "out.jsonl"),
+])
+def test_a_malformed_pretty_printed_element_kept_by_clean_is_one_line(tmp_path, command):
+    (tmp_path / "data.json").write_bytes(PRETTY_ARRAY)
+    run(*command, cwd=tmp_path)
+    lines = (tmp_path / "out.jsonl").read_bytes().splitlines()
+    # the first element's values are exactly as written (its big integer is not made a float)
+    assert lines[0] == (b'{ "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], '
+                        b'"id": 123456789012345678901234567890 }')
+    # the malformed element is not an error under these flags but for the last: kept, on one line
+    assert len(lines) == (1 if "-o" in command else 2)
+
+
+def test_clean_from_a_json_array_keeps_big_integers_exactly(tmp_path):
+    (tmp_path / "data.json").write_bytes(PRETTY_ARRAY.split(b"  {\n    \"messages\": [\n")[0].rstrip(b", \n") + b"\n]\n")
+    run("check", "data.json", "--clean", "out.jsonl", cwd=tmp_path)
+    assert json.loads((tmp_path / "out.jsonl").read_text())["id"] == 123456789012345678901234567890
+
+
+@pytest.mark.parametrize("setting, named", [
+    ("target = 5", "target"),
+    ('severity = "x"', "severity"),
+    ('per-file-ignores = ["F001"]', "per-file-ignores"),
+    ('strict = "false"', "strict"),
+    ("select = [5]", "select"),
+    ("model = 3", "model"),
+    ("[duplicate]\nthreshold = 0.5", "duplicates"),
+    ("[duplicates]\nthresold = 0.5", "threshold"),
+    ('[duplicates]\nthreshold = "high"', "threshold"),
+    ("[read]\nmax-record-bytes = true", "max-record-bytes"),
+])
+def test_wrongly_typed_or_misspelt_config_is_a_usage_error(tmp_path, setting, named):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat()))
+    (tmp_path / "ftdata.toml").write_text(setting + "\n")
+    result = run("check", "train.jsonl", cwd=tmp_path, expect=(2,))
+    assert named in result.stderr.decode()
+
+
+def test_select_as_a_string_is_one_selector_not_characters(tmp_path):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(), chat(), b"not json"))
+    (tmp_path / "ftdata.toml").write_text('select = "F001"\n')
+    report = json.loads(run("check", "train.jsonl", "--output-format", "json", cwd=tmp_path).stdout)
+    assert report["summary"]["by_code"] == {"F001": 1}
+
+
+@pytest.mark.parametrize("option", ["-o", "--option"])
+def test_misspelt_stage_on_the_command_line_names_the_stages(tmp_path, option):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat()))
+    result = run("check", "train.jsonl", option, "duplicate.threshold=0.5", cwd=tmp_path, expect=(2,))
+    assert "duplicates" in result.stderr.decode() and "'duplicate'" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("flags", [("--val", "nan"), ("--test", "nan"), ("--threshold", "7"), ("--threshold", "nan"),
+                                   ("--val", "0.6", "--test", "0.5")])
+def test_split_rejects_impossible_numbers(tmp_path, flags):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(*(chat(str(i)) for i in range(10))))
+    run("split", "train.jsonl", *flags, cwd=tmp_path, expect=(2,))
+    assert not list(tmp_path.glob("train.*.jsonl"))
+
+
+# --- silent data loss -----------------------------------------------------------------------------------------
+
+def test_split_of_a_pretty_printed_json_array_writes_json_lines(tmp_path):
+    records = [chat(f"question {i}", f"answer {i}", id=10**30 + i) for i in range(30)]
+    (tmp_path / "data.json").write_text(json.dumps(records, indent=2))
+    run("split", "data.json", "--val", "0.2", "--test", "0.2", cwd=tmp_path, expect=(0,))
+    written = [json.loads(line) for name in ("train", "val", "test")
+               for line in (tmp_path / f"data.{name}.jsonl").read_text().splitlines()]
+    assert sorted(written, key=lambda r: r["id"]) == records
+
+
+def test_report_on_the_clean_file_is_refused(tmp_path):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat()))
+    run("check", "train.jsonl", "--clean", "x.jsonl", "--report", "x.jsonl", cwd=tmp_path, expect=(2,))
+    run("check", "train.jsonl", "--rejected", "x.jsonl", "--report", "./x.jsonl", cwd=tmp_path, expect=(2,))
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+@pytest.mark.parametrize("record, reason", [
+    (b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "k": 1, "k": 2}', "twice"),
+    (b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "w": NaN}', "NaN"),
+    (b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "w": -Infinity}', "Infinity"),
+    (b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "w": 1e400}', "Infinity"),
+    (b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "id": 18446744073709551616}',
+     "64 bits"),
+    (b'{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "id": -9223372036854775809}',
+     "64 bits"),
+])
+def test_convert_reports_values_it_cannot_write_back(tmp_path, record, reason):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(id=18446744073709551615), record))
+    result = run("convert", "train.jsonl", "out.jsonl", "--to", "sharegpt", cwd=tmp_path, expect=(1,))
+    assert reason in result.stderr.decode() and "train.jsonl:2" in result.stderr.decode()
+    assert json.loads((tmp_path / "out.jsonl").read_text())["id"] == 18446744073709551615
+
+
+# --- hangs ------------------------------------------------------------------------------------------------------
+
+def test_a_named_pipe_is_read_once(tmp_path):
+    (tmp_path / "pipe.jsonl").unlink(missing_ok=True)
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    proc = subprocess.Popen([sys.executable, "-m", "ftdata", "check", "pipe.jsonl", "--output-format", "json"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = None
+    while writer is None and proc.poll() is None:  # a writer can open the pipe once ftdata reads it
+        try:
+            writer = os.open(tmp_path / "pipe.jsonl", os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            time.sleep(0.05)
+    if writer is not None:
+        os.set_blocking(writer, True)
+        os.write(writer, jsonl(chat(), chat("other")))
+        os.close(writer)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert b"Traceback" not in err
+    assert json.loads(out)["summary"]["records"] == 2
+
+
+def test_split_refuses_a_named_pipe_it_would_read_twice(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    run("split", "pipe.jsonl", cwd=tmp_path, expect=(2,))
+
+
+# --- full disk ----------------------------------------------------------------------------------------------------
+
+_FULL_DISK = """
+import errno, os, sys
+real = os.fdopen
+class Full:
+    def __init__(self, f): self.f = f
+    def write(self, data): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def __getattr__(self, name): return getattr(self.f, name)
+os.fdopen = lambda *a, **k: Full(real(*a, **k))
+from ftdata.cli import main
+sys.argv[0] = "ftdata"
+main()
+"""
+
+
+@pytest.mark.parametrize("command", [
+    ("check", "train.jsonl", "--clean", "c.jsonl", "--rejected", "r.jsonl"),
+    ("check", "train.jsonl", "--report", "r.json"),
+    ("convert", "train.jsonl", "c.jsonl", "--to", "sharegpt"),
+    ("dedup", "train.jsonl", "--out", "c.jsonl"),
+    ("split", "train.jsonl"),
+])
+def test_a_full_disk_is_one_line_and_exit_two(tmp_path, command):
+    """Fault injection at the writer (every output is written through os.fdopen of its part file)."""
+    (tmp_path / "train.jsonl").write_bytes(jsonl(*(chat(str(i)) for i in range(20))))
+    result = subprocess.run([sys.executable, "-c", _FULL_DISK, *command], cwd=tmp_path, capture_output=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().startswith("ftdata: error: ") and result.stderr.count(b"\n") == 1, result.stderr
+    assert b"No space left on device" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl"]
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs (root only)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                                           capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root (the fault-injection test covers the writer without it)")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_output_folder_and_a_full_tmpdir(tmp_path, tiny_disk):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(*(chat(f"question {i} " * 20) for i in range(400))))
+    for command, env in [(("check", "train.jsonl", "--clean", tiny_disk / "c.jsonl"), {}),
+                         (("check", "train.jsonl", "--clean", "c.jsonl"), {"TMPDIR": str(tiny_disk)}),
+                         (("convert", "train.jsonl", tiny_disk / "c.jsonl", "--to", "sharegpt"), {}),
+                         (("split", "train.jsonl", "--out-dir", tiny_disk), {})]:
+        result = run(*command, cwd=tmp_path, env=env, expect=(2,))
+        assert b"No space left on device" in result.stderr
+        assert list(tiny_disk.iterdir()) == []
+        assert not (tmp_path / "c.jsonl").exists()
+
+
+# --- files -------------------------------------------------------------------------------------------------------
+
+def test_outputs_honour_the_umask_and_force_keeps_the_mode(tmp_path):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat()))
+    subprocess.run(f"umask 027 && {sys.executable} -m ftdata check train.jsonl --clean c.jsonl", shell=True,
+                   cwd=tmp_path, capture_output=True, timeout=TIMEOUT, check=True)
+    assert stat.S_IMODE((tmp_path / "c.jsonl").stat().st_mode) == 0o640
+    (tmp_path / "c.jsonl").chmod(0o604)
+    run("check", "train.jsonl", "--clean", "c.jsonl", "--force", cwd=tmp_path)
+    assert stat.S_IMODE((tmp_path / "c.jsonl").stat().st_mode) == 0o604
+
+
+def test_an_unwritable_output_stops_the_run_before_reading(tmp_path):
+    """The input is a named pipe nobody writes: a run that read a byte would wait forever."""
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    (tmp_path / "file").write_text("")
+    for flag in ("--clean", "--rejected", "--report"):
+        run("check", "pipe.jsonl", flag, "file/out.jsonl", cwd=tmp_path, expect=(2,))
+    run("convert", "pipe.jsonl", "file/out.jsonl", "--to", "sharegpt", cwd=tmp_path, expect=(2,))
+    run("dedup", "pipe.jsonl", "--out", "file/out.jsonl", cwd=tmp_path, expect=(2,))
+
+
+def test_an_output_another_run_is_writing_is_refused(tmp_path):
+    import fcntl
+
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat()))
+    with open(tmp_path / ".c.jsonl.ftdata-part", "wb") as other:  # what a live run holds
+        fcntl.flock(other, fcntl.LOCK_EX)
+        result = subprocess.run([sys.executable, "-m", "ftdata", "check", "train.jsonl", "--clean", "c.jsonl", "--force"],
+                                cwd=tmp_path, capture_output=True, timeout=TIMEOUT)
+        assert result.returncode == 2 and result.stderr.startswith(b"ftdata: error: c.jsonl: another ftdata run")
+        assert (tmp_path / ".c.jsonl.ftdata-part").exists() and not (tmp_path / "c.jsonl").exists()
+    # the same part file with no live owner is a killed run's: removed, and named
+    result = run("check", "train.jsonl", "--clean", "c.jsonl", cwd=tmp_path)
+    assert b"interrupted run" in result.stderr and (tmp_path / "c.jsonl").exists()
+
+
+def test_non_regular_outputs_are_written_in_place(tmp_path):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(), chat("x")))
+    os.mkfifo(tmp_path / "fifo")
+    reader = subprocess.Popen(["cat", str(tmp_path / "fifo")], stdout=subprocess.PIPE)
+    run("check", "train.jsonl", "--clean", "fifo", cwd=tmp_path)
+    assert reader.communicate(timeout=TIMEOUT)[0] == jsonl(chat(), chat("x"))
+    assert stat.S_ISFIFO((tmp_path / "fifo").stat().st_mode)
+    result = run("check", "train.jsonl", "--clean", "-", "--output-format", "json", cwd=tmp_path)
+    assert result.stdout == jsonl(chat(), chat("x"))
+    assert json.loads(result.stderr)["summary"]["records"] == 2
