@@ -71,7 +71,10 @@ class FaultProxy:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
                 else:
-                    self._forward(body)
+                    try:
+                        self._forward(body)
+                    except (BrokenPipeError, ConnectionResetError):  # the client gave up: nothing delivered
+                        self.close_connection = True
 
             def _forward(self, body: bytes):
                 conn = http.client.HTTPConnection(*proxy.upstream, timeout=300)

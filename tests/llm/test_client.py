@@ -69,11 +69,14 @@ def test_calls_are_priced_from_reported_usage_and_never_sent_twice(proxy, llm_se
 
 def test_429_500_timeouts_and_dropped_connections_are_retried_and_counted(proxy, llm_server, tmp_path):
     proxy.faults.extend(["429", "500", "slow", "drop"])
-    llm = client(proxy, llm_server[1], tmp_path, timeout=1.5, concurrency=1)
+    proxy.slow_seconds = 8
+    # a timeout a real reply meets even on a loaded machine; should one still miss it, it is one more retry
+    llm = client(proxy, llm_server[1], tmp_path, timeout=6, concurrency=1)
     [result] = llm.run(requests(1))
-    assert result.status == "sent" and result.attempts == 5
-    assert llm.stats.retries == 4
-    assert llm.stats.retry_reasons == {"HTTP 429": 1, "HTTP 500": 1, "no response": 2}
+    assert result.status == "sent" and result.attempts >= 5 and llm.stats.retries == result.attempts - 1
+    reasons = llm.stats.retry_reasons
+    assert reasons["HTTP 429"] == 1 and reasons["HTTP 500"] == 1 and reasons["no response"] >= 2
+    assert set(reasons) == {"HTTP 429", "HTTP 500", "no response"}
     (t429, _), (t_next, _) = proxy.log[0], proxy.log[1]
     assert t_next - t429 >= 0.95  # Retry-After: 1 was honoured (a lower bound: sleeping never ends early)
 
@@ -96,6 +99,8 @@ def test_max_cost_is_a_hard_stop_and_a_higher_limit_continues(proxy, llm_server,
     stopped = [r for r in first if r.status == "over-budget"]
     assert stopped and llm.stats.sent + len(stopped) == 6
     assert llm.stats.cost_usd <= 0.12
+    later = llm.run(requests(3, tag="bird"))  # the limit holds over every run of one client
+    assert llm.spent_usd <= 0.12 and any(r.status == "over-budget" for r in later)
     more = client(proxy, llm_server[1], tmp_path, pricing=price, max_cost=10.0)
     second = more.run(batch)
     assert all(r.ok for r in second)

@@ -11,7 +11,7 @@ and by the judge.
         pricing=find_pricing("gpt-4o-mini"),    # or Pricing(input_per_million, output_per_million, "user price")
         concurrency=4, requests_per_minute=None, tokens_per_minute=None,
         max_retries=6, timeout=120.0,        # seconds per attempt
-        max_cost=None,                       # USD: a hard stop (needs a price)
+        max_cost=None,                       # USD: a hard stop over every run() of this client (needs a price)
         progress=False,                      # a rich bar on stderr: calls, tokens, dollars, ETA
     )
     client.estimate(requests)   -> Estimate(calls, cached, prompt_tokens, max_completion_tokens, cost_usd_high)
@@ -20,7 +20,8 @@ and by the judge.
     results[i]  -> Result: request, key, status ("sent" | "cached" | "failed" | "over-budget"), content,
                    response (the completion's JSON), prompt_tokens, completion_tokens (server-reported),
                    cost_usd (paid now), call_cost_usd (what the call cost when made), attempts, error
-    client.stats -> RunStats: sent, cached, failed, over_budget, retries, retry_reasons, tokens,
+    client.spent_usd -> USD paid by every run() of this client so far
+    client.stats -> RunStats of the last run(): sent, cached, failed, over_budget, retries, retry_reasons, tokens,
                    cost_usd (this run), cost_usd_total (every answered call), seconds; .to_json()
 
 Results come back in request order. A call is cached the moment it succeeds, keyed by

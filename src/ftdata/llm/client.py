@@ -145,6 +145,8 @@ class LLMClient:
         self._rpm = requests_per_minute
         self._tpm = tokens_per_minute
         self.stats = RunStats()
+        self.spent_usd = 0.0  # by every run of this client: max_cost bounds them all together
+        self._ratio: float | None = None  # reported / estimated prompt tokens, the largest seen
 
     # -- the API -------------------------------------------------------------------------------------------
 
@@ -201,8 +203,9 @@ class LLMClient:
         rpm = AsyncLimiter(self._rpm, 60) if self._rpm else None
         tpm = AsyncLimiter(self._tpm, 60) if self._tpm else None
         self._reserved = 0.0
-        self._ratio: float | None = None  # reported / estimated prompt tokens, the largest seen
         calibrated = asyncio.Event()
+        if self._ratio is not None:
+            calibrated.set()
         fatal: list[BaseException] = []
         tasks = []
         try:
@@ -211,7 +214,7 @@ class LLMClient:
                     await calibrated.wait()
                 await slots.acquire()
                 worst = self._worst_case(request)
-                if fatal or (self.max_cost is not None and stats.cost_usd + self._reserved + worst > self.max_cost):
+                if fatal or (self.max_cost is not None and self.spent_usd + self._reserved + worst > self.max_cost):
                     slots.release()
                     settle(i, Result(request, key, "over-budget" if not fatal else "failed",
                                      error=None if not fatal else "not sent: the run stopped on an error"))
@@ -293,6 +296,7 @@ class LLMClient:
             s.prompt_tokens += result.prompt_tokens
             s.completion_tokens += result.completion_tokens
             s.cost_usd += result.cost_usd
+            self.spent_usd += result.cost_usd
         elif result.status == "cached":
             s.cached += 1
         elif result.status == "failed":
