@@ -84,3 +84,61 @@ def test_output_schema_with_a_broken_ref_is_a_usage_error(tmp_path, schema, mess
                                                            {"role": "assistant", "content": '{"a": 1}'}]}])
     result = CliRunner().invoke(main, ["check", str(data), "--output-schema", str(path)])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+BOM_AND_BLANK = (b'\xef\xbb\xbf{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}\n'
+                 b'\n{"messages": [{"role": "user", "content": "Hi again"}, {"role": "assistant", "content": "Hello again"}]}\n')
+
+
+@pytest.mark.parametrize("target, level", [("generic", "warning"), ("openai", "warning"), ("together", "error"),
+                                           ("mistral", "error")])
+def test_bom_and_blank_line_are_errors_where_the_loader_fails_on_them(tmp_path, target, level):
+    data = tmp_path / "train.jsonl"
+    data.write_bytes(BOM_AND_BLANK)
+    report = ftdata.check([data], config_from_table({"target": target, "select": ["F004", "F005"], "jobs": 1}))
+    assert sorted((f.code, f.severity) for f in report.findings) == [("F004", level), ("F005", level)]
+    assert report.summary["rejected_records"] == 0  # the file is refused, not a record: both are kept by --clean
+
+
+def test_user_severity_wins_over_the_target_profile(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_bytes(BOM_AND_BLANK)
+    config = config_from_table({"target": "together", "select": ["F004"], "severity": {"byte-order-mark": "info"}})
+    assert [f.severity for f in ftdata.check([data], config).findings] == ["info"]
+
+
+def test_target_severity_table_is_checked(tmp_path):
+    from ftdata.errors import UsageError
+    from ftdata.targets import load_target
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "generic"\n[severity]\nF999 = "error"\n')
+    with pytest.raises(UsageError, match="F999.*not a rule code"):
+        load_target(str(mine))
+    mine.write_text('extends = "generic"\n[severity]\nF004 = "fatal"\n')
+    with pytest.raises(UsageError, match="error, warning or info"):
+        load_target(str(mine))
+
+
+def test_a_lone_input_is_the_training_set_whatever_its_name(tmp_path):
+    data = _write(tmp_path / "my_valid.jsonl", [{"messages": [{"role": "user", "content": f"Q{i}"},
+                                                              {"role": "assistant", "content": f"A{i}"}]}
+                                                for i in range(10)])
+    report = ftdata.check([data], config_from_table({"target": "openai", "jobs": 1}))
+    assert [i["split"] for i in report.summary["inputs"]] == ["train"]
+    assert not [f for f in report.findings if f.code == "P014"]
+    # said explicitly, it is validation data, and the message says how to name the training split
+    result = CliRunner().invoke(main, ["check", "--val", str(data), "--target", "openai", "-j", "1"])
+    assert "0 training examples" in result.output and "--train PATH" in result.output
+
+
+def test_together_instruction_format_takes_a_multimodal_prompt(tmp_path):
+    """files.py (a7cab74) checks an instruction record's prompt as message content: a string or text and
+    base64 image parts; the completion is a string."""
+    image = "data:image/png;base64,iVBORw0KGgo="
+    data = _write(tmp_path / "train.jsonl", [
+        {"prompt": [{"type": "text", "text": "What is in this image?"}, {"type": "image_url", "image_url": {"url": image}}],
+         "completion": "A cat."}])
+    report = ftdata.check([data], config_from_table({"target": "together", "jobs": 1}))
+    assert [f for f in report.findings if f.severity == "error"] == []
+    assert list(report.stats["schema"]["formats"].values()) == [{"prompt-completion": 1}]

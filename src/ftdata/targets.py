@@ -27,6 +27,11 @@ class Target:
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.rules[section]
 
+    @property
+    def severity(self) -> dict[str, str]:
+        """Rule code -> the severity this target gives it (its loader refuses what is a warning elsewhere)."""
+        return self.rules["severity"]
+
 
 def available() -> list[str]:
     return sorted(p.stem for p in (rules_dir() / "targets").glob("*.toml"))
@@ -77,9 +82,25 @@ def _check_keys(base: dict[str, Any], table: dict[str, Any], path: Path) -> None
     for key, value in table.items():
         if key in _META:
             continue
+        if key == "severity":  # keyed by rule code, not by generic's keys
+            _check_severity(value, path)
+            continue
         if key not in base:
             raise UsageError(f"{path}: unknown section [{key}]; known: {', '.join(k for k in base if k not in _META)}")
         if isinstance(value, dict):
             unknown = set(value) - set(base[key])
             if unknown:
                 raise UsageError(f"{path}: unknown keys in [{key}]: {', '.join(sorted(unknown))}")
+
+
+def _check_severity(table: Any, path: Path) -> None:
+    from .catalogue import all_rules  # the catalogue is read only when a profile sets severities
+
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [severity] must be a table of CODE = \"error\" | \"warning\" | \"info\"")
+    rules = all_rules()
+    for code, level in table.items():
+        if code not in rules:
+            raise UsageError(f"{path}: [severity] names {code!r}, which is not a rule code")
+        if level not in ("error", "warning", "info"):
+            raise UsageError(f"{path}: [severity] {code} must be error, warning or info, not {level!r}")

@@ -2,6 +2,7 @@
 images, preference pairs, sample weights, and the dataset's size limits. Every threshold comes from the
 profile."""
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -12,6 +13,7 @@ from .base import Problem, Stage
 
 _LEADING = ("system", "developer")
 _CLEAN_ORDERS = 4096  # role orders remembered as passing, per stage
+_PATH_PART = re.compile(r"[^.\[\]]+|\[\d+\]")
 
 
 class ProfileStage(Stage):
@@ -21,7 +23,7 @@ class ProfileStage(Stage):
         super().__init__(ctx)
         t = ctx.target
         self.roles, self.weight, self.images, self.limits = t["roles"], t["weight"], t["images"], t["limits"]
-        self.preference = t["preference"]
+        self.preference, self.record_rules, self.message_rules = t["preference"], t["records"], t["messages"]
         self.allowed_roles = frozenset(self.roles["allowed"])
         self.clean_orders: set[tuple] = set()
         self.formats = set(t["formats"])
@@ -40,7 +42,9 @@ class ProfileStage(Stage):
         if self.formats and example.format not in self.formats:
             yield Problem("P012", f"target {target} does not accept {example.format} records; "
                                   f"it accepts {', '.join(sorted(self.formats))} (see `ftdata convert`)")
-        if not formats.get(example.format).conversational:
+        if self.record_rules["one_format"] or example.format in self.record_rules["keys"]:
+            yield from self._record_keys(example)
+        if not example.is_chat:  # plain text: no roles, turns or prompt for the conversation rules to judge
             return
         preference = example.is_preference
         everything = example.messages + (example.chosen or []) + (example.rejected or []) if preference else example.messages
@@ -77,8 +81,15 @@ class ProfileStage(Stage):
         if images:
             self.image_examples += example.split == "train"
             yield from self._images(everything)
-        if parts and not self.images["mixed_content"]:
+        # one form per conversation; an instruction record's prompt and completion are separate fields
+        if parts and not self.images["mixed_content"] and example.format != "prompt-completion":
             yield from self._content_forms(example.messages)
+        if self.roles["system_field"] and example.format in self.formats:  # other formats get P012 and a convert
+            yield from self._system_fields(example.messages)
+        if example.format in self.message_rules["keys"] or self.message_rules["exclusive"]:
+            yield from self._message_keys(example, everything)
+        if example.format == "sharegpt" and not preference:
+            yield from self._sharegpt_turns(example.messages)
 
     def _order(self, messages: list[Message], preference: bool) -> Iterator[Problem]:
         roles = [m.role for m in messages]
@@ -129,6 +140,9 @@ class ProfileStage(Stage):
                 yield Problem("P008", f"weight on a {m.role} message; only {', '.join(self.weight['roles'])} messages take one", m.path + ".weight")
             elif m.weight not in self.weight["values"] or isinstance(m.weight, bool):
                 yield Problem("P008", f"weight must be one of {', '.join(map(str, self.weight['values']))}, found {m.weight!r}", m.path + ".weight")
+            elif self.weight["integer"] and type(m.weight) is not int:
+                yield Problem("P008", f"weight must be an integer (0 or 1), found {m.weight!r}; target "
+                                      f"{self.ctx.target.name} refuses a number written with a decimal point", m.path + ".weight")
             elif m.images and m.weight != 0 and not self.weight["with_images"]:
                 yield Problem("P008", f"weight {m.weight!r} on a message with images; target {self.ctx.target.name} "
                                       "takes only weight 0 or none there", m.path + ".weight")
@@ -165,6 +179,65 @@ class ProfileStage(Stage):
         if chosen and [(m.role, m.content.strip()) for m in chosen] == [(m.role, m.content.strip()) for m in rejected]:
             yield Problem("P011", "chosen and rejected answers are identical: the pair teaches no preference",
                           chosen[0].path.split("[")[0])
+
+    def _record_keys(self, example: Example) -> Iterator[Problem]:
+        """Top-level keys against the target's list for the record's format, and records that match two formats."""
+        data, name = example.data or {}, self.ctx.target.name
+        if self.record_rules["one_format"]:
+            held = [f for f in sorted(self.formats) if all(k in data for k in formats.get(f).keys)]
+            if len(held) > 1:
+                yield Problem("P019", f"record holds the keys of both {held[0]} and {held[1]}; target {name} refuses a "
+                                      "record that matches two formats (keep one format's keys)")
+                return
+        allowed = self.record_rules["keys"].get(example.format)
+        extra = [k for k in data if k not in allowed] if allowed is not None else []
+        if extra:
+            keys = ", ".join(map(repr, extra))
+            yield Problem("P019", f"target {name} refuses {keys} in a {example.format} record; it takes only "
+                                  f"{', '.join(allowed)} (move metadata to a separate file)", extra[0])
+
+    def _message_keys(self, example: Example, messages: list[Message]) -> Iterator[Problem]:
+        """Each message's keys, as written, against the target's list for the format and its exclusive pairs."""
+        allowed = self.message_rules["keys"].get(example.format)
+        allowed_set = frozenset(allowed) if allowed is not None else None
+        name = self.ctx.target.name
+        for m in messages:
+            raw = _at(example.data, m.path)
+            if not isinstance(raw, dict):
+                continue
+            if allowed_set is not None and not raw.keys() <= allowed_set:
+                extra = ", ".join(repr(k) for k in raw if k not in allowed_set)
+                yield Problem("P020", f"message key {extra} is not one target {name} takes ({', '.join(allowed)}); its "
+                                      "loader refuses the message", f"{m.path}.{next(k for k in raw if k not in allowed_set)}")
+            for keys in self.message_rules["exclusive"]:
+                if all(k in raw for k in keys):
+                    yield Problem("P020", f"message holds both {' and '.join(map(repr, keys))}; target {name} takes one "
+                                          "of them", f"{m.path}.{keys[-1]}")
+
+    def _system_fields(self, messages: list[Message]) -> Iterator[Problem]:
+        field = self.roles["system_field"]
+        for m in messages:
+            if m.role in _LEADING and not m.path.startswith(field):
+                yield Problem("P001", f"a {m.source_role or m.role} turn at {m.path}; target {self.ctx.target.name} "
+                                      f"takes system instructions only in {field}", m.path)
+
+    def _sharegpt_turns(self, messages: list[Message]) -> Iterator[Problem]:
+        """ShareGPT's trainers read turns by position: after an optional system turn, human (or observation) and
+        gpt (or function_call) alternate and the last is gpt; LLaMA-Factory's converter skips any other record
+        ("Invalid role tag", "Invalid message count")."""
+        turns = messages[1:] if messages and messages[0].role in _LEADING else messages
+        for i, m in enumerate(turns):
+            expected = ("user", "tool") if i % 2 == 0 else ("assistant",)
+            if m.role not in expected:
+                shown = m.source_role if m.source_role is not None else m.role
+                want = "human or observation" if i % 2 == 0 else "gpt or function_call"
+                yield Problem("P005", f"turn {i + 1} is {shown!r} where ShareGPT needs {want}: turns alternate, and "
+                                      "LLaMA-Factory skips the record", m.path)
+                return
+        if turns and len(turns) % 2 and self.roles["last"] != "assistant":  # else the target's own P004 says it
+            shown = turns[-1].source_role if turns[-1].source_role is not None else turns[-1].role
+            yield Problem("P004", f"conversation ends with {shown!r}; ShareGPT needs it to end with gpt (an even number "
+                                  "of turns), and LLaMA-Factory skips the record", turns[-1].path)
 
     def _images(self, messages: list[Message]) -> Iterator[Problem]:
         count = 0
@@ -224,7 +297,8 @@ class ProfileStage(Stage):
         low, high = self.limits["min_examples"], self.limits["max_examples"]
         name = self.ctx.target.name
         if low and self.records < low:
-            yield None, Problem("P014", f"{self.records} examples; target {name} needs at least {low}")
+            yield None, Problem("P014", f"{self.records} training examples; target {name} needs at least {low}"
+                                        + _split_hint(self.ctx.inputs, self.records))
         if high and self.records > high:
             yield None, Problem("P015", f"{self.records} examples; target {name} accepts at most {high}")
         with_images = self.images["max_examples_with_images"]
@@ -245,5 +319,28 @@ class ProfileStage(Stage):
                 yield Ref(source.path, None), Problem("P016", f"{kind} is {size:,} bytes; target {name} accepts at most {limit:,}")
 
 
+def _split_hint(inputs, training: int) -> str:
+    """How to name the training split, when the inputs hold none (every file named as validation or test)."""
+    if training or any(i.split == "train" for i in inputs):
+        return ""
+    named = ", ".join(f"{i.path} ({i.split})" for i in inputs)
+    return (f"; no input is training data ({named}): pass the training file with --train PATH, or name it without "
+            "val, valid, validation, dev, eval or test (a file's name sets its split when several are given)")
+
+
 def _first_path(messages: list[Message]) -> str | None:
     return messages[0].path.split("[")[0] if messages else None
+
+
+def _at(data: object, path: str) -> object:
+    """The value at a field path such as input.messages[2] in a parsed record, or None."""
+    node = data
+    for part in _PATH_PART.findall(path):
+        if part[0] == "[":
+            i = int(part[1:-1])
+            node = node[i] if isinstance(node, list) and i < len(node) else None
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    return node

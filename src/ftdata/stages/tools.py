@@ -34,7 +34,7 @@ class ToolsStage(Stage):
             messages = messages + example.chosen
         if not example.tools:  # most records have no tools at all: a plain loop says so fastest
             for m in messages:
-                if m.tool_calls or m.role == "tool":
+                if m.tool_calls or m.role == "tool" or m.role == "function":
                     break
             else:
                 return
@@ -47,6 +47,10 @@ class ToolsStage(Stage):
                 if m.tool_calls and m.content.strip():
                     yield Problem("T010", f"{m.role} message has both text and tool calls; target "
                                           f"{self.ctx.target.name} takes one or the other", m.content_path)
+        for m in messages:
+            if m.role == "function" and not m.name:
+                yield Problem("T004", "function message has no name: it must name the function whose result it holds",
+                              m.path)
         declared: dict[str, jsonschema.protocols.Validator | None] = {}
         for name, validator, problem in self._declared(example):
             declared[name] = validator
@@ -65,6 +69,11 @@ class ToolsStage(Stage):
             if not isinstance(function, dict) or not isinstance(function.get("name"), str):
                 continue
             name, parameters = function["name"], function.get("parameters")
+            missing = [k for k in self.rules["function_keys"] if k not in function]
+            if missing:
+                yield name, None, Problem("T012", f"function {name!r} has no {' and no '.join(missing)}; target "
+                                                  f"{self.ctx.target.name} needs {', '.join(self.rules['function_keys'])}",
+                                          f"tools[{i}].function")
             if parameters is None:
                 yield name, None, None
                 continue
@@ -138,6 +147,10 @@ class ToolsStage(Stage):
         open_calls: list[ToolCall] = []
         for m in messages:
             if m.role == "tool":
+                if m.tool_call_id is None and self.rules["id_required"] and any(c.id for c in open_calls):
+                    # a call without an id is reported itself; its result cannot name what does not exist
+                    yield Problem("T003", f"tool message has no tool_call_id; target {self.ctx.target.name} matches "
+                                          "each result to its call by id", m.path)
                 match = next((c for c in open_calls if m.tool_call_id is None or c.id == m.tool_call_id), None)
                 if match is None:
                     what = f"tool_call_id {m.tool_call_id!r}" if m.tool_call_id else "no pending call"
