@@ -235,3 +235,9 @@ def test_each_missing_field_is_reported_once(tmp_path):
                                 "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}]}) + "\n")
     result = ftdata.check([path], Config(jobs=1, select=["S"]))
     assert sorted(f.field for f in result.findings) == ["messages[1].tool_calls[0].id", "messages[1].tool_calls[0].type"]
+
+
+def test_one_capitalised_role_among_openai_roles_is_not_cohere():
+    record = {"messages": [{"role": "User", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
+    assert formats.detect(record).name == "openai-chat"
+    assert formats.detect({"messages": [{"role": "User", "content": "Hi"}, {"role": "Chatbot", "content": "Hello"}]}).name == "cohere-chat"

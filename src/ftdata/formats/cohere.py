@@ -11,8 +11,11 @@ COHERE_ROLE = {canonical: cohere for cohere, canonical in ROLE_OF.items()}
 
 
 def _is_cohere(data: dict) -> bool:
+    """Every role is Cohere's: one capitalised `User` among OpenAI roles is a typo for P001 to name, not a
+    Cohere record (which would make the rest of its file mixed-format)."""
     messages = data.get("messages")
-    return isinstance(messages, list) and any(isinstance(m, dict) and m.get("role") in ROLE_OF for m in messages)
+    roles = [m.get("role") for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
+    return bool(roles) and all(role in ROLE_OF for role in roles)
 
 
 def _read(data: dict, example: Example) -> None:
