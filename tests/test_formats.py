@@ -241,3 +241,30 @@ def test_one_capitalised_role_among_openai_roles_is_not_cohere():
     record = {"messages": [{"role": "User", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}
     assert formats.detect(record).name == "openai-chat"
     assert formats.detect({"messages": [{"role": "User", "content": "Hi"}, {"role": "Chatbot", "content": "Hello"}]}).name == "cohere-chat"
+
+
+REALWORLD = next((p / "shared" / "data" / "realworld" for p in Path(__file__).resolve().parents
+                  if (p / "shared" / "data" / "realworld").is_dir()), None)
+# file of ../shared/data/realworld -> (records, the format of each, the errors the reading stages may give)
+REAL_LAYOUTS = {
+    "slim-lm__kto_train.jsonl": (12, {"kto": 12}, {}),
+    "karma-app__cohere.jsonl": (3, {"cohere-chat": 3}, {}),
+    "torchtune__stack_exchange_paired_tiny.json": (25, {"stack-exchange-paired": 25}, {}),
+    "gdg-oran-talk__gemini.jsonl": (14, {"vertex-legacy": 14}, {}),
+    "toolbench-fork__training_data.jsonl": (13, {"toolbench": 13}, {}),
+    "gorilla__apibench_torchhub_train.json": (837, {}, {"S008": 837}),
+    "growigh-fine-tune__t.jsonl": (67, {"openai-chat": 67}, {"F013": 1}),
+    "axolotl__conversation.missingturns.json": (1, {"sharegpt": 1}, {"F013": 1}),
+    "openpipe__train.jsonl": (1, {}, {"F002": 1}),
+}
+
+
+@pytest.mark.skipif(REALWORLD is None, reason="../shared/data/realworld (the real-world corpus) is not present")
+@pytest.mark.parametrize("name", sorted(REAL_LAYOUTS))
+def test_real_layouts_are_read_or_named_once(name):
+    records, formats_found, errors = REAL_LAYOUTS[name]
+    result = ftdata.check([REALWORLD / name], Config(jobs=1, select=["F", "S"]))
+    assert result.records == records
+    found = {k: v for k, v in result.stats["schema"]["formats"].get(str(REALWORLD / name), {}).items() if "not read" not in k}
+    assert found == formats_found
+    assert dict(Counter(f.code for f in result.findings if f.severity == "error")) == errors
