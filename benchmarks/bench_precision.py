@@ -35,9 +35,8 @@ from ftdata.stages.base import Context, InputFile
 from ftdata.stages.read import ReadStage
 from ftdata.targets import load_target
 
-# ../shared/data from the repository root; a worktree one level deeper finds it further up.
-DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents[1:] if (p / "shared" / "data").is_dir()),
-            Path(__file__).resolve().parents[2] / "shared" / "data")
+from bench_quality import DATA, emit
+
 VERDICTS = Path(__file__).with_name("precision_verdicts.json")
 PER_RULE = 25
 EXAMPLES = 3  # false findings shown per rule below its goal
@@ -325,15 +324,11 @@ def main() -> int:
     out += [f"Rules below their goal, with up to {EXAMPLES} of their false findings (the verdict's note):", *misses, ""]
     out += [f"Unlabelled sampled fingerprints: {len(pending)}", *unlabelled, "", "Runs:",
             *(f"  {line}" for line in check_log + dedup_log)]
-    text = "\n".join(out) + "\n"
-    print(text, end="")
-    if args.out:
-        Path(args.out).write_text(text)
     if args.pending:
         Path(args.pending).write_text(json.dumps([{
             "key": i.key, "code": i.code, "severity": i.severity, "file": i.file, "line": i.line, "field": i.field_path,
             "message": i.message, "record": i.record, "related": i.related} for i in pending], ensure_ascii=False, indent=1))
-    return 0
+    return emit(out, args.out)
 
 
 if __name__ == "__main__":
