@@ -38,8 +38,9 @@ def files() -> list[Path]:
 
 
 def records(path: Path) -> dict[int, str]:
-    """Each record of a file by line, in the canonical form bench_quality.py writes (json.dumps of the
-    parsed record), so that one record has one fingerprint in both; raw text where it does not parse."""
+    """Each record of a file by its index (lines repeat in a one-line JSON array), in the canonical form
+    bench_quality.py writes (json.dumps of the parsed record), so that one record has one fingerprint in
+    both; raw text where it does not parse."""
     config = config_from_table({})
     inputs = as_inputs([str(path)])
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=inputs)
@@ -50,7 +51,7 @@ def records(path: Path) -> dict[int, str]:
             text = json.dumps(json.loads(text), ensure_ascii=False)
         except ValueError:
             pass
-        out[example.line] = text
+        out[example.index] = text
     return out
 
 
@@ -58,7 +59,7 @@ def key_of(path: Path, finding, texts: dict[int, str]) -> tuple[str, str]:
     """(fingerprint, record text) of a finding: its record's, or the file's and rule's for a dataset finding."""
     if finding.line is None:
         return fingerprint(f"{path.name}:{finding.code}"), f"{path.name} (dataset): {finding.message}"
-    text = texts.get(finding.line, "")
+    text = texts.get(finding.index, "")
     return fingerprint(text), text
 
 
@@ -71,7 +72,6 @@ def main() -> int:
         print(f"{DATA} is missing", file=sys.stderr)
         return 2
     review = json.loads(REVIEW.read_text()) if REVIEW.exists() else {}
-    rng = random.Random(7)
     tally: dict[str, Counter] = defaultdict(Counter)  # rule -> found / sampled / defect / false / not reviewed
     severity: dict[str, str] = {}
     sheet, out = [], ["Default settings; rules of the quality, consistency, contradictions and guidance stages only.", ""]
@@ -89,6 +89,7 @@ def main() -> int:
         out.append("   findings per rule: " + (", ".join(f"{c} {len(fs)}" for c, fs in sorted(by_code.items())) or "none"))
         texts = records(path) if by_code else {}
         for code, found in sorted(by_code.items()):
+            rng = random.Random(f"{path.name}:{code}")  # one file's sample does not move when another's changes
             for f in rng.sample(found, min(SHOWN, len(found))):
                 out.append(f"   {code} {f.severity:<7} {f'line {f.line}' if f.line else 'dataset'}: {f.message[:160]}")
             if found[0].severity not in ("warning", "error"):

@@ -32,7 +32,7 @@ _SPECIAL_KEYS = ("<|", "inst]", "<<", "##")  # each marker above contains one
 _SECTION_MARKER = re.compile(r"^\s*(?:instruction|input)\s*:\s*\S|^\s*(?:human|gpt)\s*:\s*\S", re.I | re.M)
 # Prompts that ask for instructions, inputs or dialogues legitimately get such headings back.
 _ASKS_FOR_MARKERS = re.compile(r"\b(?:instructions?|inputs?|prompts?|conversations?|dialogues?|dialogs?|chat\w*|scripts?|"
-                               r"transcripts?|interviews?|test cases?|pseudo-?code)\b", re.I)
+                               r"transcripts?|interviews?|test cases?|pseudo-?code|tasks?)\b", re.I)
 
 # Words no sentence ends on (articles, conjunctions, possessives, "of", "to"): a text that stops on one was
 # cut. Prepositions and verbs that can close a sentence ("strive for", "connect with", "it is") are not here.
@@ -132,8 +132,10 @@ def template_leak(prompt: str, answer: str) -> str | None:
     lower = answer.lower()
     match = _SPECIAL_TOKEN.search(answer) if any(k in lower for k in _SPECIAL_KEYS) else None
     if match is None and ":" in answer:
-        match = _SECTION_MARKER.search(answer)
-        if match and _ASKS_FOR_MARKERS.search(prompt):
+        match = _SECTION_MARKER.search(_FENCED_BLOCK.sub(" ", answer) if "```" in answer else answer)
+        # Not where the prompt asks for such headings, or names the word itself ("Classify: Human, Car").
+        word = match.group().split(":")[0].strip().lower() if match else ""
+        if match and (_ASKS_FOR_MARKERS.search(prompt) or re.search(rf"(?<![a-z]){word}(?![a-z])", prompt, re.I)):
             match = None
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
@@ -278,7 +280,7 @@ def _open_brackets(text: str) -> int:
     return depth
 
 
-_TOKEN = re.compile(r"[^\W_][\w'’.-]*[^\W_]")  # words and numbers of two or more characters
+_TOKEN = re.compile(r"[^\W_][\w'’.-]*[^\W_]|\d")  # words of two or more characters, and numbers ('Row 1', 'Row 2' differ)
 
 
 def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min_compression: float = 0.12,
@@ -303,7 +305,7 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
         grams = Counter(zip(words, words[1:], words[2:], words[3:], words[4:]))
         repeated = sum(c - 1 for c in grams.values() if c > 1)
         share = repeated / max(1, len(words) - 4)
-        if share > max_dup_share:
+        if share > max_dup_share and _two_words(grams.most_common(1)[0][0]):
             top = " ".join(grams.most_common(1)[0][0])
             return f"{share:.0%} of the output's word 5-grams repeat (most often: {top!r})"
     data = answer.encode("utf-8", "surrogatepass")
@@ -345,9 +347,14 @@ def _tandem_repeat(words: list[str], loops: int, longest: int = 12) -> str | Non
         pattern = _TANDEM[(loops, longest)] = re.compile(rf"(?:^| )((?:\S+ ){{2,{longest}}}?)\1{{{loops - 1}}}")
     for match in pattern.finditer(" " + " ".join(words) + " "):
         span = match.group(1).split()
-        if len({w for w in span if not w.isdigit() and any(c.isalpha() for c in w)}) >= 2:
+        if _two_words(span):
             return " ".join(span)
     return None
+
+
+def _two_words(span) -> bool:
+    """At least two different words with letters: 'la la la', '11 941' and 'SUBSTITUTE(SUBSTITUTE(' loop nothing."""
+    return len({w for w in span if any(c.isalpha() for c in w)}) >= 2
 
 
 _TANDEM: dict[tuple[int, int], re.Pattern] = {}
@@ -372,6 +379,8 @@ def echo(user: str, answer: str) -> str | None:
     if len(a) < 8 or not u:
         return None
     first = _fold(user.strip().split("\n\n", 1)[0])
+    if " " not in user.strip():  # a one-word command ('ls', ':%s/a/b') that a role-played terminal echoes
+        return None
     if a in (u, first):
         return "output repeats the prompt word for word"
     return None

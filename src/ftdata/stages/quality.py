@@ -64,7 +64,7 @@ class QualityStage(Stage):
                                            o.repeat_min_loops), field)
             report("Q007", lowq.echo(prompt, text), field)
             report("Q008", lowq.unprompted_link(context, text), field)
-            report("Q012", lowq.template_leak(prompt, text), field)
+            report("Q012", lowq.template_leak(context, text), field)
             report("Q013", lowq.wrong_arithmetic(prompt, text), field)
         has_images = bool(image_refs(example))
         messages = self._all_messages(example)
