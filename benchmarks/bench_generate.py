@@ -5,7 +5,8 @@
 Starts llama.cpp's server (`python -m ftdata.llm.local`, SmolLM2-135M, one thread, 8 slots) on a free
 loopback port. For each concurrency (1, 2, 4, 8) it times the same calls made by a bare `openai`
 AsyncOpenAI loop (a semaphore and gather) and by `LLMClient` (no cache; then with a fresh cache, which
-adds a SQLite write per call), in alternating order, best of --rounds. Prompt caching in the server is
+adds a SQLite write per call), in alternating order, best of --rounds; wall time, and this process's CPU
+time per call (what the client itself costs, which the server's noise does not blur). Prompt caching in the server is
 off for every call (`cache_prompt: false`), so no variant is served from another's work. Then:
 cache-hit resume (the same client run again on its cache) against the run that filled it, and
 `generate()` with the answers recipe (user price $0.15 / $0.60 per million tokens, gpt-4o-mini's list
@@ -68,20 +69,21 @@ async def bare(url: str, batch: list[Request], concurrency: int) -> float:
         async with slots:
             return await api.chat.completions.create(model=MODEL_NAME, messages=request.messages, **request.params)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(r) for r in batch))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     await api.close()
-    return seconds
+    return seconds, cpu
 
 
-def ftdata_run(url: str, batch: list[Request], concurrency: int, cache: CallCache | None) -> float:
+def ftdata_run(url: str, batch: list[Request], concurrency: int, cache: CallCache | None) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) of one client run."""
     client = LLMClient(MODEL_NAME, url, cache=cache, pricing=PRICE, concurrency=concurrency)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = client.run(batch)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
-    return seconds
+    return seconds, cpu
 
 
 class Lines(list):
@@ -116,7 +118,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             best: dict[str, float] = {}
             for c in CONCURRENCY:
-                times: dict[str, list[float]] = {"bare": [], "ftdata": [], "ftdata+cache": []}
+                times: dict[str, list[tuple[float, float]]] = {"bare": [], "ftdata": [], "ftdata+cache": []}
                 for r in range(args.rounds):
                     batch = requests(args.calls, args.max_tokens, f"c{c}r{r}")
                     order = ["bare", "ftdata", "ftdata+cache"] if r % 2 == 0 else ["ftdata+cache", "ftdata", "bare"]
@@ -126,21 +128,25 @@ def main() -> None:
                         else:
                             cache = CallCache(Path(folder) / f"{c}-{r}.sqlite") if variant == "ftdata+cache" else None
                             times[variant].append(ftdata_run(url, batch, c, cache))
-                row = {k: min(v) for k, v in times.items()}
+                row = {k: min(wall for wall, _ in v) for k, v in times.items()}
+                cpu = {k: min(c for _, c in v) / args.calls * 1000 for k, v in times.items()}
                 for k, v in row.items():
                     best[k] = max(best.get(k, 0.0), args.calls / v)
                 lines.append(f"  concurrency {c}: bare openai {args.calls / row['bare']:.2f} calls/s, ftdata "
                              f"{args.calls / row['ftdata']:.2f} (overhead {row['ftdata'] / row['bare'] - 1:+.1%}), "
                              f"ftdata with cache {args.calls / row['ftdata+cache']:.2f} "
-                             f"(overhead {row['ftdata+cache'] / row['bare'] - 1:+.1%})")
+                             f"(overhead {row['ftdata+cache'] / row['bare'] - 1:+.1%}); client CPU per call: bare "
+                             f"{cpu['bare']:.1f} ms, ftdata {cpu['ftdata']:.1f} ms, with cache {cpu['ftdata+cache']:.1f} ms "
+                             f"(ftdata's extra CPU = {(cpu['ftdata+cache'] - cpu['bare']) / (row['bare'] / args.calls * 1000):.1%} "
+                             "of the bare wall time per call)")
             lines.append(f"  best throughput: bare {best['bare']:.2f} calls/s (the server's limit here), ftdata "
                          f"{best['ftdata']:.2f} ({best['ftdata'] / best['bare']:.1%} of it), with cache "
                          f"{best['ftdata+cache']:.2f} ({best['ftdata+cache'] / best['bare']:.1%})")
 
             cache = CallCache(Path(folder) / "resume.sqlite")
             batch = requests(args.calls, args.max_tokens, "resume")
-            original = ftdata_run(url, batch, 4, cache)
-            resumed = ftdata_run(url, batch, 4, cache)
+            original, _ = ftdata_run(url, batch, 4, cache)
+            resumed, _ = ftdata_run(url, batch, 4, cache)
             lines.append(f"  cache-hit resume: original run {original:.2f} s, resumed {resumed * 1000:.1f} ms "
                          f"({resumed / original:.2%} of the original)")
 

@@ -137,7 +137,7 @@ def test_max_cost_stops_cleanly_and_says_how_to_continue(llm_server, tmp_path):
     assert report["calls"]["cached"] == len(generated) and report["calls"]["sent"] == 6 - len(generated)
 
 
-def test_provenance_survives_convert(llm_server, tmp_path):
+def test_provenance_survives_convert_and_a_rerun_gives_the_same_file(llm_server, tmp_path):
     prompts = write_prompts(tmp_path / "p.jsonl", ["Name a tree."])
     out = tmp_path / "gen.jsonl"
     assert run(["--recipe", "answers", "--prompts", prompts, "--out", str(out), *FAST], llm_server, tmp_path).exit_code == 0
@@ -145,6 +145,10 @@ def test_provenance_survives_convert(llm_server, tmp_path):
     assert CliRunner().invoke(main, ["convert", str(out), str(converted), "--to", "sharegpt"]).exit_code == 0
     [record] = lines(converted)
     assert record["metadata"] == lines(out)[0]["metadata"]
+    first = out.read_bytes()
+    assert run(["--recipe", "answers", "--prompts", prompts, "--out", str(out), *FAST, "--force"], llm_server,
+               tmp_path).exit_code == 0
+    assert out.read_bytes() == first  # the same inputs, recipe and seed: the same file
 
 
 def test_killed_mid_run_and_resumed_pays_nothing_twice(llm_server, tmp_path):

@@ -139,7 +139,7 @@ def test_two_runs_at_once_share_one_cache_file(proxy, llm_server, tmp_path):
     outcomes = []
 
     def one_run():
-        llm = client(proxy, llm_server[1], tmp_path, cache=CallCache(tmp_path / "shared.sqlite"))
+        llm = client(proxy, llm_server[1], tmp_path, cache=CallCache(tmp_path / "shared.sqlite"), progress=True)
         outcomes.append(llm.run(requests(3, tag="tree")))
 
     threads = [threading.Thread(target=one_run) for _ in range(2)]

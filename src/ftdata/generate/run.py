@@ -56,7 +56,7 @@ class GenerateReport:
     recipe: str
     model: str
     items: int = 0
-    generated: int = 0  # records built from replies
+    generated: int = 0  # items the model replied to (records built, and replies that could not be used)
     kept: int = 0
     rejected: int = 0  # records the checks rejected, and items whose calls or replies failed
     not_generated: int = 0  # over the budget
@@ -300,7 +300,8 @@ def _check_and_write(records, items, report, out: Path, rejected, others: list[s
                             PROVENANCE_KEY: {"provenance": {"seed_records": item.seeds, "calls": item.calls}}}
                            for item in items if item.failure is not None]
     report.not_generated = sum(item.not_sent for item in items)
-    report.generated = len(records)
+    report.generated = len(records) + sum(item.failure is not None and item.failure["reason"] == "reply-unusable"
+                                          for item in items)
     kept = []
     with tempfile.TemporaryDirectory(prefix="ftdata-generate-") as folder:
         generated = Path(folder) / out.name
