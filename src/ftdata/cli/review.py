@@ -21,7 +21,8 @@ def review_group() -> None:
 @click.argument("source", type=click.Path(dir_okay=False))
 @_db_option
 @click.option("--fraction", type=click.FloatRange(0, 1), default=0.2, show_default=True,
-              help="At most this share of the records, riskiest first, goes to the queue.")
+              help="At most this share of the records, riskiest first, goes to the queue (only records with "
+                   "some risk: the audit sample covers the rest).")
 @click.option("--audit", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="A uniform sample of this share of the other records, to estimate their error rate.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for ties and the audit sample.")

@@ -121,7 +121,9 @@ function renderConversation(view) {
 function renderMessage(m) {
   const role = ["system", "developer", "user", "assistant", "tool"].includes(m.role) ? m.role : "other";
   const node = el("div", "msg " + role);
-  const head = el("div", "role", m.role + (m.name ? " \u00b7 " + m.name : "") + (m.tool_call_id ? " \u00b7 " + m.tool_call_id : ""));
+  const head = el("div", "role", m.role);
+  const extra = (m.name ? " \u00b7 " + m.name : "") + (m.tool_call_id ? " \u00b7 " + m.tool_call_id : "");
+  if (extra) head.appendChild(el("span", "role-extra", extra));  // names and ids keep their case
   node.appendChild(head);
   if (m.content) node.appendChild(el("div", "content", m.content));
   else if (!m.tool_calls.length && !m.images.length) node.appendChild(el("div", "content empty-content", "(empty)"));
