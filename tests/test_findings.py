@@ -48,6 +48,24 @@ def test_spilled_findings_read_back_in_stable_report_order(found, limit):
         spilled[len(found)]
 
 
+@given(st.lists(findings, max_size=40), st.integers(1, 7))
+def test_findings_spilled_in_a_shared_folder_travel_to_another_process(found, limit):
+    """A worker's findings past its memory limit wait in the run's folder; the pickled object it returns
+    reads them back there, in report order, in the parent."""
+    import pickle
+    import tempfile
+
+    order = {"a.jsonl": 0, "b.jsonl": 1}
+    with tempfile.TemporaryDirectory() as folder:
+        worker = Findings(order, memory_limit=limit, folder=Path(folder))
+        worker.extend(found)
+        parent = Findings(order)
+        parent.extend(pickle.loads(pickle.dumps(worker)))
+        expected = sorted(found, key=lambda f: (order.get(f.file, -1), f.line or 0, -1 if f.index is None else f.index, f.code))
+        assert list(parent) == expected
+        assert len(list(Path(folder).iterdir())) == len(found) // limit
+
+
 def test_rejections_group_a_records_errors_in_input_order():
     def error(index, code, line):
         return Finding(code, "n", "error", "a.jsonl", line, None, "m", (), index)

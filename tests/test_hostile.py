@@ -318,3 +318,4 @@ def test_non_regular_outputs_are_written_in_place(tmp_path):
     result = run("check", "train.jsonl", "--clean", "-", "--output-format", "json", cwd=tmp_path)
     assert result.stdout == jsonl(chat(), chat("x"))
     assert json.loads(result.stderr)["summary"]["records"] == 2
+

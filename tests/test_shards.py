@@ -219,3 +219,22 @@ def _parses(line: str) -> bool:
         return isinstance(json.loads(line), dict)
     except ValueError:
         return False
+
+
+def test_a_flood_of_blank_lines_is_reported_whole_from_findings_workers_keep_on_disk(tmp_path, monkeypatch):
+    """Blank lines are findings of no record, sent on as they are found (never held until the next
+    record); a worker's findings past the memory limit wait on disk in the run's folder."""
+    import ftdata.findings
+    import ftdata.shards
+
+    monkeypatch.setattr(ftdata.findings, "MEMORY_LIMIT", 500)  # workers are forked: they see it too
+    monkeypatch.setattr(ftdata.shards, "_SMALLEST_SHARD", 1000)
+    record = json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
+    data = tmp_path / "train.jsonl"
+    data.write_text(record + "\n" + "\n" * 20_000 + record + "\n" + "\n" * 3_000 + record + "\n")
+    reports = [ftdata.check([data], ftdata.Config(select=["F"], jobs=jobs, shard_bytes=4000)) for jobs in (1, 2)]
+    assert reports[1].stats["run"]["workers"] == 2 and reports[1].stats["run"]["shards"] > 2
+    for report in reports:
+        assert report.summary["by_code"] == {"F005": 23_000}
+    assert [f.line for f in reports[1].findings] == [f.line for f in reports[0].findings] == [
+        *range(2, 20_002), *range(20_003, 23_003)]

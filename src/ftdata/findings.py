@@ -8,6 +8,7 @@ reads the runs.
 """
 
 import heapq
+import tempfile
 import pickle
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -24,12 +25,15 @@ MEMORY_LIMIT = 50_000
 class Findings:
     """Findings sorted by input (in `order`), line, record and code; ties keep the order they came in."""
 
-    def __init__(self, order: dict[str, int], memory_limit: int | None = None):
+    def __init__(self, order: dict[str, int], memory_limit: int | None = None, folder: Path | None = None):
+        """`folder`: where runs go, a folder of the caller's that outlives this object (a worker's findings
+        are read by the parent); by default a temporary folder of its own, removed with it."""
         self._order = order
         self._limit = memory_limit or MEMORY_LIMIT
         self._held: list[Finding] = []
         self._held_sorted = True
         self._runs: list[Path] = []
+        self._shared = folder
         self._folder: TempFolder | None = None  # removed with this object
         self.severities: Counter[str] = Counter()
         self.codes: Counter[str] = Counter()
@@ -50,16 +54,18 @@ class Findings:
             self._spill()
 
     def _spill(self) -> None:
-        if self._folder is None:
+        if self._shared is None and self._folder is None:
             self._folder = TempFolder()
-        path = Path(self._folder.name) / f"{len(self._runs)}.pickle"
+        folder = self._shared or Path(self._folder.name)
         self._held.sort(key=self._key)
         try:
-            with open(path, "wb") as f:
+            handle, name = tempfile.mkstemp(dir=folder, prefix="findings-", suffix=".pickle")  # unique in a shared folder
+            path = Path(name)
+            with open(handle, "wb") as f:
                 for finding in self._held:  # one pickle each, so that reading holds one per run
                     pickle.dump(finding, f, pickle.HIGHEST_PROTOCOL)
         except OSError as e:
-            raise InputError(f"{path.parent}: cannot write a temporary file: {e.strerror} "
+            raise InputError(f"{folder}: cannot write a temporary file: {e.strerror} "
                              "(set TMPDIR to a folder with room)") from None
         self._runs.append(path)
         self._held = []

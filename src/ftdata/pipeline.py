@@ -116,7 +116,7 @@ def _check(inputs: list[InputFile], config: Config, clean_paths: dict[str, Path]
     with TempFolder() as folder:
         spool_folder = Path(folder) if clean_paths or rejected_path else None
         run = _in_workers if parallel else _in_process
-        for result in run(ctx, shards, stages, spool_folder, workers, progress, findings):
+        for result in run(ctx, shards, stages, spool_folder, workers, progress, findings, Path(folder)):
             records += result.records
             findings.extend(result.findings)
             if result.spool:
@@ -160,19 +160,19 @@ def _workers(jobs: int) -> int:
     return min(cores, _AUTO_WORKERS)
 
 
-def _in_process(ctx, shards, stages, spool_folder, workers, progress, findings) -> Iterator[ShardResult]:
+def _in_process(ctx, shards, stages, spool_folder, workers, progress, findings, temp) -> Iterator[ShardResult]:
     """Every shard in this process, through the same stages (their state simply accumulates); findings
     go straight to the run's store."""
     for number, shard in enumerate(shards):
         yield check_shard(shard, stages, spool_folder / f"{number}.spool" if spool_folder else None, progress, findings)
 
 
-def _in_workers(ctx, shards, stages, spool_folder, workers, progress, findings) -> Iterator[ShardResult]:
+def _in_workers(ctx, shards, stages, spool_folder, workers, progress, findings, temp) -> Iterator[ShardResult]:
     """Shards in worker processes; their states are merged here in input order as they arrive, and their
     findings come back in the results (not into `findings`, which is in this process)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # HF tokenizers warn when forked otherwise
     pool = multiprocessing.get_context(START_METHOD).Pool(min(workers, len(shards)), initializer=start_worker,
-                                                    initargs=(ctx, spool_folder))
+                                                    initargs=(ctx, spool_folder, temp))
     # imap alone hands out every shard at once, and finished results (findings and all) would pile up
     # while this process merges them: a window of shards in flight keeps memory flat
     window = threading.Semaphore(2 * workers)

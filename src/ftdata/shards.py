@@ -11,7 +11,7 @@ indices stay unique and grow in input order without knowing how many records cam
 import dataclasses
 import signal
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice, takewhile
 from pathlib import Path
@@ -101,7 +101,7 @@ class ShardResult:
     shard: Shard
     records: int
     bytes: int
-    findings: list[Finding]  # those of its records (unless sent to a sink); dataset-level ones come from finish()
+    findings: Iterable[Finding]  # those of its records (unless sent to a sink); dataset-level ones come from finish()
     states: dict[str, Any]  # stage name -> shard_state()
     counts: dict[str, Counter[str]]
     spool: Path | None = None  # its records' bytes, for the clean and rejected outputs
@@ -132,10 +132,11 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
     """Every record of the shard through every stage's `check`; `stages[0]` is the reader.
 
     Findings, the reader's loose ones (blank lines, a BOM, a broken array) too, go to `sink` as they are
-    found when one is given (in one process a shard can be a whole file, too many findings to hold), else
+    found when one is given (a shard can hold more findings than memory: a file of blank lines), else
     into the result. The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
     reader, *checks = stages
     findings: list[Finding] | Findings = [] if sink is None else sink
+    reader.loose = findings  # as they are found: a flood of blank lines between two records is not held
     records = 0
     spool = Spool(spool_path) if spool_path else None
     try:
@@ -146,18 +147,14 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
                     stage.add(example, problem)
             if example.findings:
                 findings.extend(example.findings)
-            if reader.loose:
-                findings.extend(reader.loose)
-                reader.loose.clear()
             if spool is not None:
                 spool.add(example)
             if progress and records % _PROGRESS_EVERY == 0:
                 progress(shard.source.path, reader.bytes_read, records)
     finally:
+        reader.loose = []
         if spool is not None:
             spool.close()
-    findings.extend(reader.loose)  # those after the shard's last record
-    reader.loose.clear()
     return ShardResult(shard, records, reader.bytes_read, findings if sink is None else [], {}, {}, spool_path)
 
 
@@ -165,12 +162,12 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
 _worker: dict[str, Any] = {}
 
 
-def start_worker(ctx: Context, folder: Path | None) -> None:
+def start_worker(ctx: Context, folder: Path | None, spill: Path) -> None:
     # Ctrl-C reaches the whole process group: the parent alone answers it, stopping the pool (SIGTERM,
     # which ends a worker quietly, without the handler a forked worker inherits from the command)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _worker.update(ctx=ctx, folder=folder)
+    _worker.update(ctx=ctx, folder=folder, spill=spill)
 
 
 def check_in_worker(numbered: tuple[int, Shard]) -> ShardResult:
@@ -178,7 +175,10 @@ def check_in_worker(numbered: tuple[int, Shard]) -> ShardResult:
     number, shard = numbered
     ctx, folder = _worker["ctx"], _worker["folder"]
     stages = [cls(ctx) for cls in active_stages(ctx)]
-    result = check_shard(shard, stages, folder / f"{number}.spool" if folder else None)
+    # findings past the memory limit wait on disk in the run's folder, where the parent reads them
+    findings = Findings({source.path: n for n, source in enumerate(ctx.inputs)}, folder=_worker["spill"])
+    result = check_shard(shard, stages, folder / f"{number}.spool" if folder else None, sink=findings)
+    result.findings = findings
     result.states = {stage.name: stage.shard_state() for stage in stages}
     result.counts = {stage.name: stage.counts for stage in stages}
     return result
