@@ -319,3 +319,81 @@ def test_non_regular_outputs_are_written_in_place(tmp_path):
     assert result.stdout == jsonl(chat(), chat("x"))
     assert json.loads(result.stderr)["summary"]["records"] == 2
 
+
+
+# --- convert: values exactly, or the record reported ---------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = st.one_of(
+    st.integers(-(2 ** 70), 2 ** 70).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-0", "-0.0", "1E2", "true", "false", "null"]),
+    st.text(max_size=5).map(json.dumps),
+)
+_values = st.recursive(_scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+    st.lists(st.tuples(st.sampled_from("abc"), inner), max_size=3).map(
+        lambda pairs: "{" + ", ".join(f'"{k}": {v}' for k, v in pairs) + "}")), max_leaves=8)
+
+
+def _exact(text: str):
+    """A JSON text's values as written (integers of any size, floats as floats), or None when no JSON
+    writer can hold them: a repeated key, NaN or Infinity, a number that overflows a double."""
+    repeated = []
+
+    def pairs(items):
+        repeated.append(len({k for k, _ in items}) < len(items))
+        return dict(items)
+
+    def constant(name):
+        raise ValueError(name)
+
+    try:
+        value = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except ValueError:
+        return None
+    return None if any(repeated) or _overflows(value) else ("exact", value)
+
+
+def _overflows(value) -> bool:
+    if isinstance(value, float):
+        return value in (float("inf"), float("-inf"))
+    if isinstance(value, dict):
+        return any(_overflows(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_overflows(v) for v in value)
+    return False
+
+
+def _same(a, b) -> bool:
+    """Equal values of equal JSON types (1 and 1.0 differ)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_values, min_size=1, max_size=4))
+def test_convert_writes_values_exactly_or_reports_the_record(tmp_path_factory, metas):
+    from ftdata.convert import convert
+
+    folder = tmp_path_factory.mktemp("convert")
+    lines = [b'{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], "meta": '
+             + meta.encode() + b"}" for meta in metas]
+    (folder / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    result = convert(folder / "in.jsonl", folder / "out.jsonl", "sharegpt")
+    skipped = {s.line for s in result.skipped}
+    written = iter((folder / "out.jsonl").read_text().splitlines())
+    for line, meta in enumerate(metas, 1):
+        exact = _exact(meta)
+        if line in skipped:
+            continue  # reported: fine whether or not it could have been written exactly
+        assert exact is not None, f"line {line} written though its values cannot be: {meta}"
+        assert _same(json.loads(next(written))["meta"], exact[1]), meta
+    assert next(written, None) is None
