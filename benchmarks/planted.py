@@ -73,3 +73,29 @@ def pair_scores(predicted: list[list[int]], planted: list[list[int]]) -> tuple[f
     truth, found = pairs(planted), pairs(predicted)
     hit = len(truth & found)
     return hit / len(truth) if truth else 1.0, hit / len(found) if found else 1.0
+
+
+def planted_chats(n: int, seed: int = 0, share: float = 0.1) -> tuple[list[tuple[str, str]], list[list[int]]]:
+    """n (question, answer) pairs; about `share` of them are originals with 1-2 copies elsewhere, each copy
+    editing its question and its answer separately as `_edit` does (a copy may leave one of them as it is)."""
+    rng = random.Random(seed)
+    words, weights = _vocabulary(rng)
+    chats: list[tuple[str, str] | None] = [None] * n
+    free = list(range(n))
+    rng.shuffle(free)
+
+    def part(low: int, high: int) -> list[list[str]]:
+        return [_sentence(rng, words, weights) for _ in range(rng.randint(low, high))]
+
+    groups = []
+    while len(free) > 3 and len(groups) < share * n:
+        question, answer = part(1, 2), part(1, 6)
+        members = [free.pop() for _ in range(1 + rng.randint(1, 2))]
+        chats[members[0]] = (_render(question), _render(answer))
+        for m in members[1:]:
+            edited = [_edit(rng, p, words, weights) if rng.random() < 0.7 else p for p in (question, answer)]
+            chats[m] = (_render(edited[0]), _render(edited[1]))
+        groups.append(sorted(members))
+    for i in free:
+        chats[i] = (_render(part(1, 2)), _render(part(1, 6)))
+    return chats, groups

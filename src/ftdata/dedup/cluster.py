@@ -83,7 +83,7 @@ def _rows(pairs: np.ndarray, chunk: int = 4096):
 
 
 def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget: int,
-                  answers: ShingleSets | None = None) -> tuple[np.ndarray, int]:
+                  answers: ShingleSets | None = None, answer_threshold: float = 0.0) -> tuple[np.ndarray, int]:
     """The pairs whose true Jaccard reaches threshold (their answers' too, see answers_agree), verifying at
     most `budget` of them, in the given order.
 
@@ -107,7 +107,7 @@ def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget
         if spent == budget:
             break
         spent += 1
-        if _jaccard(sets, i, j) >= threshold and _answers_agree(answers, i, j, threshold):
+        if _jaccard(sets, i, j) >= threshold and _answers_agree(answers, i, j, answer_threshold):
             found.append(k)
             parent[max(ri, rj)] = min(ri, rj)
     else:

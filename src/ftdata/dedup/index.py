@@ -33,6 +33,10 @@ AUTO_LONG = Shingling(WORD, 2)
 # least BOILERPLATE_MIN of them: a template or shared system prompt recurs in many texts, while a cluster
 # of near-copies smaller than that keeps its shared shingles (benchmarks/results/dedup.txt)
 BOILERPLATE_SHARE = 0.05
+# Answers of near-duplicates must share this share of their words: words, not n-grams, so that a short answer
+# with a word or two edited still passes, while another answer to one passage or opening does not
+ANSWER_SHINGLING = Shingling(WORD, 1)
+ANSWER_THRESHOLD = 0.5
 BOILERPLATE_MIN = 8
 
 
@@ -123,7 +127,7 @@ class NearDuplicateIndex:
         if self.verify == "jaccard":
             self._sets.append(sets)
             if answers is not None:
-                self._answers.append(without(shingle_batch(list(answers), self.shingling), self.boilerplate))
+                self._answers.append(shingle_batch(list(answers), ANSWER_SHINGLING))
         elif self.verify == "signature":
             self._sigs.append(sigs)
         self.size += len(texts)
@@ -192,10 +196,10 @@ class NearDuplicateIndex:
         if self.verify == "jaccard" and budget is not None and len(pairs) > budget:
             order = np.argsort(-cluster.shared_bands(keys, pairs), kind="stable")  # ties: in id order
             pairs, self.unverified = cluster.verify_within(self._all_sets(), pairs[order], self.threshold, budget,
-                                                           self._all_answers())
+                                                           self._all_answers(), ANSWER_THRESHOLD)
         elif self.verify == "jaccard":
             pairs = pairs[cluster.true_jaccard(self._all_sets(), pairs) >= self.threshold]
-            pairs = pairs[cluster.answers_agree(self._all_answers(), pairs, self.threshold)]
+            pairs = pairs[cluster.answers_agree(self._all_answers(), pairs, ANSWER_THRESHOLD)]
         elif self.verify == "signature":
             sigs = np.concatenate(self._sigs)
             pairs = pairs[minhash.estimated_jaccard(sigs[pairs[:, 0]], sigs[pairs[:, 1]]) >= self.threshold]
