@@ -169,3 +169,43 @@ def test_file_names_that_are_not_utf8_are_escaped_alike_in_every_output(tmp_path
     result = run("dedup", str(tmp_path / name), "--out", str(tmp_path / "kept.jsonl"), "--report", str(report), "--force")
     assert result.exit_code == 0, result.output
     assert {f["file"] for f in json.loads(report.read_text())["findings"]} == {shown}
+
+
+def test_ruff_style_flags(tmp_path):
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\nnot json\n')
+    assert run("check", str(data), "--exit-zero").exit_code == 0
+    assert run("check", str(data)).exit_code == 1
+    quiet = run("check", str(data), "--quiet")
+    assert "F001 invalid-json" in quiet.output and "records," not in quiet.output and "┃" not in quiet.output
+    statistics = run("check", str(data), "--statistics", "--select", "F")
+    assert statistics.output.split() == ["1", "F001", "invalid-json"] and statistics.exit_code == 1
+    counts = json.loads(run("check", str(data), "--statistics", "--select", "F", "--output-format", "json").output)
+    assert counts == [{"code": "F001", "name": "invalid-json", "count": 1}]
+    assert run("check", str(data), "--statistics", "--output-format", "sarif").exit_code == 2
+    (tmp_path / "ftdata.toml").write_text('ignore = ["F001"]\n[read]\nmax-record-bytes = 1000\n')
+    settings = json.loads(run("check", "--show-settings", "--config", str(tmp_path / "ftdata.toml"),
+                              "--target", "openai").output)
+    assert settings["config_file"] == str(tmp_path / "ftdata.toml")
+    assert settings["settings"]["target"] == "openai" and settings["settings"]["ignore"] == ["F001"]
+    assert settings["settings"]["stage_options"] == {"read": {"max-record-bytes": 1000}}
+    assert "F001" not in settings["rules"] and settings["rules"]["F002"] == "error"
+    coloured = run("check", str(data), "--select", "F", "--color", "always")
+    plain = run("check", str(data), "--select", "F", "--color", "never")
+    assert "\x1b[" in coloured.output and "\x1b[" not in plain.output
+
+
+def test_text_output_off_a_terminal_never_wraps_cuts_or_passes_escapes(tmp_path):
+    folder = tmp_path / ("d" * 70) / ("e" * 70)
+    folder.mkdir(parents=True)
+    name = folder / "bad\x1b[31m[b]name.jsonl"
+    name.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], '
+                    '"k\\u001b[2J[/]": 1}\n')
+    result = subprocess.run([sys.executable, "-m", "ftdata", "check", str(name), "--select", "S005"],
+                            capture_output=True, timeout=120)
+    out = result.stdout.decode()
+    assert result.returncode == 0 and "Traceback" not in result.stderr.decode()
+    assert "\x1b" not in out and "…" not in out
+    printed = str(folder / "bad\\x1b[31m[b]name.jsonl")
+    assert f"{printed}:1 k\\x1b[2J[/]: unknown key" in out  # one line, the whole path
+    assert any(line.startswith(f"│ {printed} ") for line in out.splitlines())

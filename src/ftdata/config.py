@@ -138,7 +138,7 @@ def check_stage_options(stage_options: dict[str, dict[str, Any]]) -> None:
     for name, table in stage_options.items():
         if name not in stages:
             raise UsageError(f"unknown stage {name!r} ([tool.ftdata.{name}] or -o {name}.OPTION); "
-                             f"stages: {', '.join(sorted(stages))}")
+                             f"stages: {', '.join(sorted(stages))}; commands: {', '.join(sorted(_COMMAND_TABLES))}")
         if not isinstance(table, dict):
             raise UsageError(f"[tool.ftdata.{name}] must be a table of options, not {table!r}")
         build_options(stages[name].Options, table, name)

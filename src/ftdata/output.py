@@ -13,7 +13,7 @@ import orjson
 
 from . import __name__ as package
 from .catalogue import all_rules
-from .printable import json_bytes, printable, printable_json
+from .printable import json_bytes, printable_json, terminal
 from .report import SCHEMA_VERSION, Report
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -56,8 +56,8 @@ def github_chunks(report: Report) -> Iterator[str]:
     newline = ""
     for f in report.findings:
         level = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
-        where = ",".join(p for p in (f"file={printable(f.file)}" if f.file else "", f"line={f.line}" if f.line else "") if p)
-        message = printable(f"{f.field + ': ' if f.field else ''}{f.message}").replace("%", "%25").replace("\n", "%0A")
+        where = ",".join(p for p in (f"file={terminal(f.file)}" if f.file else "", f"line={f.line}" if f.line else "") if p)
+        message = terminal(f"{f.field + ': ' if f.field else ''}{f.message}").replace("%", "%25")
         yield f"{newline}::{level} {where + ',' if where else ''}title={f.code} {f.name}::{message}"
         newline = "\n"
 
@@ -115,10 +115,23 @@ def console(stream: TextIO, color: bool | None = None):
                    force_terminal=color, no_color=color is False)
 
 
-def render_text(report: Report, console, max_per_rule: int = 20) -> None:
-    """Findings grouped by rule (the first `max_per_rule` of each), then a summary table."""
-    from rich.table import Table
+def render_statistics(report: Report, console) -> None:
+    """How many findings of each rule, most first (as `ruff --statistics`)."""
+    rules = all_rules()
+    for code, count in sorted(report.findings.codes.items(), key=lambda item: (-item[1], item[0])):
+        console.print(f"{count:>9,}  {code}  {rules[code].name}", highlight=False, markup=False)
 
+
+def statistics_json(report: Report) -> str:
+    rules = all_rules()
+    return json.dumps([{"code": code, "name": rules[code].name, "count": count}
+                       for code, count in sorted(report.findings.codes.items(), key=lambda item: (-item[1], item[0]))],
+                      indent=2)
+
+
+def render_text(report: Report, console, max_per_rule: int = 20, summary: bool = True) -> None:
+    """Findings grouped by rule (the first `max_per_rule` of each), then (unless not `summary`) a summary
+    table, the token block and the verdict."""
     shown: dict[str, list] = defaultdict(list)  # the first of each rule, in report order
     per_file: dict[str | None, Counter] = defaultdict(Counter)
     for f in report.findings:
@@ -130,19 +143,26 @@ def render_text(report: Report, console, max_per_rule: int = 20) -> None:
         rule, total = rules[code], report.findings.codes[code]
         console.print(f"[{_STYLE[found[0].severity]}]{code} {rule.name}[/] ({total}): {rule.summary}", highlight=False)
         for f in found:
-            place = printable(f"{f.file}:{f.line}" if f.line else (f.file or "dataset"))
-            field = f" [dim]{f.field}[/]" if f.field else ""
-            related = f" [dim](see {', '.join(printable(f'{r.file}:{r.line}') for r in f.related[:3])})[/]" if f.related else ""
-            console.print(f"  {place}{field}: {printable(f.message)}{related}", highlight=False, markup=True, soft_wrap=True)
+            place = _shown(f"{f.file}:{f.line}" if f.line else (f.file or "dataset"))
+            field = f" [dim]{_shown(f.field)}[/]" if f.field else ""
+            related = f" [dim](see {', '.join(_shown(f'{r.file}:{r.line}') for r in f.related[:3])})[/]" if f.related else ""
+            console.print(f"  {place}{field}: {_shown(f.message)}{related}", highlight=False, markup=True, soft_wrap=True)
         if total > len(found):
             console.print(f"  [dim]... and {total - len(found)} more (--output-format json lists all)[/]")
+    if summary:
+        _render_summary(report, per_file, console)
+
+
+def _render_summary(report: Report, per_file: dict[str | None, Counter], console) -> None:
+    from rich.table import Table
+
     summary = report.summary
     table = Table(title=f"ftdata check ({summary['target']} target)", show_header=True, header_style="bold")
     for column in ("input", "split", "records", "clean", "errors", "warnings", "info"):
         table.add_column(column, justify="left" if column in ("input", "split") else "right")
     for source in summary["inputs"]:
         counts = per_file[source["path"]]
-        table.add_row(printable(source["path"]), source["split"], str(source["records"]),
+        table.add_row(_shown(source["path"]), source["split"], str(source["records"]),
                       str(source["records"] - source["rejected_records"]),
                       str(counts["error"]), str(counts["warning"]), str(counts["info"]))
     if per_file.get(None):
@@ -153,6 +173,14 @@ def render_text(report: Report, console, max_per_rule: int = 20) -> None:
         _render_tokens(report.stats["tokens"], console)
     verdict = "[bold red]errors found[/]" if summary["errors"] else "[bold green]no errors[/]"
     console.print(f"{summary['records']} records, {summary['clean_records']} clean, {summary['rejected_records']} rejected: {verdict}")
+
+
+def _shown(text: str) -> str:
+    """Dataset text (a key, a file name, a message quoting them) inside rich markup: shown as it is, never
+    taken for markup or sent to the terminal as a control character."""
+    from rich.markup import escape
+
+    return escape(terminal(text))
 
 
 def _render_tokens(stats: dict[str, Any], console, cheapest: int = 3) -> None:

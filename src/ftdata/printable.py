@@ -4,6 +4,7 @@ Every output (text, json, github, sarif, the rejected file) shows such a byte as
 way, so that the name the user sees is the one they can find."""
 
 import codecs
+import re
 from typing import Any
 
 import orjson
@@ -21,6 +22,18 @@ codecs.register_error("ftdata-printable", _escape)
 
 def printable(text: str) -> str:
     return text.encode("utf-8", "ftdata-printable").decode("utf-8")
+
+
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal(text: str) -> str:
+    """Text for a terminal or a log: printable, and a control character from a dataset key or a file name
+    (an escape sequence, a carriage return) shown as its escape, never sent raw."""
+    text = printable(text)
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                         text) if _CONTROLS.search(text) else text
 
 
 def printable_json(value: Any) -> Any:

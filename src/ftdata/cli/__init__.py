@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 import click
 
 from ..errors import EXIT_USAGE, FtdataError
-from ..printable import printable
+from ..printable import terminal
 
 
 def package_version() -> str:
@@ -35,7 +35,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except FtdataError as e:
-            click.echo(f"ftdata: error: {printable(str(e))}", err=True)
+            click.echo(f"ftdata: error: {terminal(str(e))}", err=True)
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt as e:
             click.echo("ftdata: terminated" if isinstance(e, Terminated) else "ftdata: interrupted", err=True)

@@ -1,14 +1,18 @@
 """`ftdata check`: run every stage over the inputs; print findings; write clean/rejected outputs."""
 
+import dataclasses
+import json
 import sys
 import tomllib
 from pathlib import Path
 
 import click
 
-from ..config import load_config
-from ..errors import InputError, UsageError
-from ..output import FORMATS, console, github_chunks, json_chunks, render_text, sarif_chunks
+from .. import catalogue
+from ..config import Config, Policy, load_config
+from ..errors import EXIT_OK, InputError, UsageError
+from ..output import (FORMATS, console, github_chunks, json_chunks, render_statistics, render_text, sarif_chunks,
+                      statistics_json)
 from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import as_inputs, check, clean_outputs
 from ..quality.consistency import schema_validator
@@ -62,10 +66,16 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file (default: nearest ftdata.toml or pyproject.toml).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core; 1: no workers).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found (usage and I/O errors still exit 2).")
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings only: no summary, token block or progress bar.")
+@click.option("--statistics", is_flag=True, help="Print how many findings of each rule instead of the findings (text or json).")
+@click.option("--show-settings", is_flag=True, help="Print the settings in effect (config file and flags merged) and exit.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour in text output (auto: on a terminal only).")
 @force_option
 def check_command(paths, train, val, test, target, input_format, model, tokenizer, reference, select, extend_select,
                   ignore, stage_options, output_schema, strict, output_format, report_path, clean, rejected,
-                  config_path, jobs, no_progress, force):
+                  config_path, jobs, no_progress, exit_zero, quiet, statistics, show_settings, color, force):
     """Check fine-tuning datasets (JSONL, .json arrays, Parquet, '-' for stdin)."""
     config = load_config(Path(config_path) if config_path else None)
     extra = _stage_options(stage_options)
@@ -81,6 +91,11 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
         jobs=jobs, select=_list(select), extend_select=_list(extend_select), ignore=_list(ignore),
         stage_options={**config.stage_options, **{k: {**config.stage_options.get(k, {}), **v} for k, v in extra.items()}},
     )
+    if show_settings:
+        click.echo(_settings(config))
+        return
+    if statistics and output_format not in ("text", "json"):
+        raise UsageError(f"--statistics prints text or json, not {output_format}")
     inputs = as_inputs([*paths, *(InputFile(p, "train") for p in train), *(InputFile(p, "val") for p in val),
                         *(InputFile(p, "test") for p in test)]) if (paths or train or val or test) else []
     if not inputs:
@@ -89,7 +104,7 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
     # the clean and rejected outputs again, as its own)
     outputs = [*clean_outputs(inputs, clean).values(), *(Path(p) for p in (rejected, report_path) if p)]
     claim_outputs(outputs, [i.path for i in inputs], force)
-    with _progress(enabled=not no_progress and sys.stderr.isatty()) as progress:
+    with _progress(enabled=not (no_progress or quiet) and sys.stderr.isatty()) as progress:
         report = check(inputs, config, clean=clean, rejected=rejected, progress=progress, force=force)
     if report_path:
         with atomic_writer(Path(report_path)) as f:
@@ -98,8 +113,13 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
             f.write(b"\n")
     # records written to standard output (`--clean -`) keep it to themselves: the report goes to stderr
     stream = sys.stderr if "-" in (clean, rejected, report_path) else sys.stdout
-    if output_format == "text":
-        render_text(report, console(stream))
+    if statistics:
+        if output_format == "json":
+            stream.write(statistics_json(report) + "\n")
+        else:
+            render_statistics(report, console(stream, _COLOR[color]))
+    elif output_format == "text":
+        render_text(report, console(stream, _COLOR[color]), summary=not quiet)
     else:
         chunks = {"json": json_chunks, "github": github_chunks,
                   "sarif": lambda r: sarif_chunks(r, package_version())}[output_format](report)
@@ -108,7 +128,19 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
             stream.write(chunk)
             end = "\n"
         stream.write(end)
-    sys.exit(report.exit_code(config.strict))
+    sys.exit(EXIT_OK if exit_zero else report.exit_code(config.strict))
+
+
+_COLOR = {"auto": None, "always": True, "never": False}
+
+
+def _settings(config: Config) -> str:
+    """The settings a check would run with, as JSON: where they came from, every setting, and the rules
+    enabled with their severity."""
+    policy = Policy(config)
+    rules = {code: policy.severity(code, None) for code in catalogue.all_rules() if policy.enabled(code)}
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "source"}
+    return json.dumps({"config_file": config.source, "settings": settings, "rules": rules}, indent=2)
 
 
 class _progress:
