@@ -1,7 +1,9 @@
 """`ftdata split IN --val 0.1 --test 0.1 --seed S [--stratify FIELD]`: a leak-free split.
 
 Two passes over IN (so standard input cannot be split): the first finds the duplicate clusters and
-the strata, the second copies each record's bytes unchanged into its split's file.
+the strata, the second copies each record's bytes unchanged into its split's file. Clusters are those of
+check's duplicates stage, settled the same way (shingling, boilerplate), so that `ftdata check` on the
+outputs finds no leakage; records that do not parse are units of their own, as check compares them with none.
 """
 
 from collections import Counter
@@ -11,13 +13,13 @@ from pathlib import Path
 import click
 
 from ..config import Policy, load_config
-from ..dedup.dataset import DuplicateFinder
 from ..dedup.split import assign_splits
-from ..dedup.text import normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..outputs import atomic_writer, claim_outputs, jsonl_line
 from ..printable import printable
+from ..shards import settle
 from ..stages.base import Context, InputFile
+from ..stages.duplicates import DuplicatesStage
 from ..stages.parse import ParseStage
 from ..stages.read import ReadStage, check_readable
 from ..stages.schema import SchemaStage
@@ -60,21 +62,21 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     paths = [folder / f"{stem}.{name}.jsonl" for name in NAMES]
     config = load_config(Path(config_path) if config_path else None)
     claim_outputs(paths, [source], force)  # before a byte is read: a wrong folder is known at once
+    if threshold is not None:
+        options = {**config.stage_options.get("duplicates", {}), "threshold": threshold}
+        config = config.replace(stage_options={**config.stage_options, "duplicates": options})
     ctx = Context(config=config, target=load_target(config.target), policy=Policy(config), inputs=[InputFile(source)])
-    options = dict(config.stage_options.get("duplicates", {}))
-    finder = DuplicateFinder(threshold=threshold or options.get("threshold", 0.6), shingle=options.get("shingle", "auto"))
-    strata = []
+    stage = DuplicatesStage(settle(ctx, [DuplicatesStage]))
+    strata, positions = [], []  # per record: its stratum, and its position in the stage (None: not compared)
     for example in _examples(ctx, InputFile(source)):
-        if example.messages is not None:
-            text, prompt = normalise(record_text(example)), normalise(prompt_text(example))
-        else:  # unreadable records still go somewhere, compared by their bytes
-            text, prompt = normalise(example.raw.decode("utf-8", "replace")), ""
-        finder.add(text, prompt)
+        positions.append(len(stage.finder) if example.messages is not None else None)
+        list(stage.check(example))
         value = example.data.get(field) if field and isinstance(example.data, dict) else None
         strata.append(repr(value))
-    resolution = finder.resolve()
-    splits = assign_splits(len(finder), resolution.clusters, val=val, test=test, seed=seed,
-                           strata=strata if field else None)
+    resolution = stage.finder.resolve()
+    records = [n for n, p in enumerate(positions) if p is not None]  # the record at each position of the stage
+    clusters = [[records[p] for p in cluster] for cluster in resolution.clusters]
+    splits = assign_splits(len(positions), clusters, val=val, test=test, seed=seed, strata=strata if field else None)
 
     with ExitStack() as stack:
         outs = [stack.enter_context(atomic_writer(p)) for p in paths]
@@ -84,5 +86,5 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     total = len(splits) or 1
     for n, name in enumerate(NAMES):
         click.echo(f"{printable(str(paths[n]))}: {counts[n]} records ({counts[n] / total:.1%})", err=True)
-    click.echo(f"{len(resolution.clusters)} duplicate clusters kept whole, {len(resolution.removals)} records in them "
+    click.echo(f"{len(clusters)} duplicate clusters kept whole, {len(resolution.removals)} records in them "
                f"beyond the first; seed {seed}", err=True)
