@@ -85,7 +85,10 @@ def test_keyboard_only_review_of_a_queue(page, queued):
 
 
 def _edit(page, text: str) -> None:
+    """Edit the record as JSON: E edits the turns in place, Ctrl+J switches to the whole JSON."""
     page.keyboard.press("e")
+    page.wait_for_selector("#conversation textarea.turn-edit")
+    page.keyboard.press("Control+j")
     page.wait_for_selector("#editor:not([hidden])")
     page.keyboard.press("Control+a")
     page.keyboard.insert_text(text)
@@ -126,6 +129,24 @@ def test_edit_saved_and_exported(page, queued, tmp_path):
     out = tmp_path / "reviewed.jsonl"
     export(queued, out)
     assert fixed in [json.loads(line) for line in out.read_text().splitlines()]
+    assert not page.errors
+
+
+def test_turn_edited_in_place(page, queued, tmp_path):
+    record = page.evaluate("() => state.record")
+    page.keyboard.press("e")
+    page.wait_for_selector("#conversation textarea.turn-edit")
+    assert page.evaluate("() => document.activeElement.classList.contains('turn-edit')")  # the last turn has focus
+    page.keyboard.insert_text("Open Billing > Plan and choose Upgrade.")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector(".edit-result .diff ins")
+    assert page.inner_text(".edit-result .diff ins") == '"Open Billing > Plan and choose Upgrade."'
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"() => state.record && state.record.key !== {json.dumps(record['key'])}")
+    edited = json.loads(Store(queued).record(record["key"])["edited"])
+    expected = json.loads(record["text"])
+    expected["messages"][2]["content"] = "Open Billing > Plan and choose Upgrade."
+    assert edited == expected
     assert not page.errors
 
 
@@ -177,10 +198,10 @@ def test_two_tabs_editing_the_same_record(browser, server, queued):
 def test_screenshots_for_docs(page):
     docs = Path(__file__).resolve().parents[2] / "docs"
     page.screenshot(path=str(docs / "review-queue.png"))
-    record = page.evaluate("() => state.record")
-    fixed = json.loads(record["text"])
-    fixed["messages"][2]["content"] = "Open Billing > Plan and choose Upgrade. The new plan starts at once."
-    _edit(page, json.dumps(fixed, indent=2))
+    page.keyboard.press("e")
+    page.wait_for_selector("#conversation textarea.turn-edit")
+    page.keyboard.insert_text("Open Billing > Plan and choose Upgrade. The new plan starts at once.")
+    page.keyboard.press("Control+Enter")
     page.wait_for_selector(".edit-result .diff")
-    page.screenshot(path=str(docs / "review-edit-diff.png"))
+    page.screenshot(path=str(docs / "review-edit-diff.png"), full_page=True)
     page.keyboard.press("Escape")

@@ -40,21 +40,38 @@ def conversation(text: str) -> dict[str, Any]:
         fmt.read(data, example)
     except Exception as e:  # noqa: BLE001  a malformed record still gets its raw JSON shown
         return {"error": f"cannot read as {fmt.name}: {e}", "format": fmt.name, "sections": []}
-    sections = [{"title": "conversation", "messages": [_message(m) for m in example.messages or []]}]
+    sections = [{"title": "conversation", "messages": [_message(m, data) for m in example.messages or []]}]
     if example.chosen is not None:
-        sections.append({"title": "chosen", "messages": [_message(m) for m in example.chosen]})
-        sections.append({"title": "rejected", "messages": [_message(m) for m in example.rejected or []]})
+        sections.append({"title": "chosen", "messages": [_message(m, data) for m in example.chosen]})
+        sections.append({"title": "rejected", "messages": [_message(m, data) for m in example.rejected or []]})
     tools = [t.get("function", t).get("name") for t in example.tools or [] if isinstance(t, dict)]
     return {"format": fmt.name, "sections": sections, "tools": [t for t in tools if isinstance(t, str)]}
 
 
-def _message(m: Message) -> dict[str, Any]:
+def _message(m: Message, data: dict) -> dict[str, Any]:
     calls = [{"name": c.name, "id": c.id,
               "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments)}
              for c in m.tool_calls]
+    # the page edits a turn in place only where its text is one string at its path (not parts, not
+    # Alpaca's instruction and input joined); other records are edited as JSON
+    editable = _at(data, m.content_path) == m.content and isinstance(m.content, str)
     return {"role": m.role or m.source_role or "?", "content": m.content, "name": m.name, "tool_calls": calls,
             "tool_call_id": m.tool_call_id, "images": [u for u in m.images if _INLINE_IMAGE.match(u)],
-            "image_links": [u[:200] for u in m.images if not _INLINE_IMAGE.match(u)]}
+            "image_links": [u[:200] for u in m.images if not _INLINE_IMAGE.match(u)],
+            "path": _PATH.findall(m.content_path) if editable else None}
+
+
+_PATH = re.compile(r"[^.\[\]]+")
+
+
+def _at(data: Any, path: str) -> Any:
+    """The value at a field path such as messages[2].content, or None."""
+    for step in _PATH.findall(path):
+        try:
+            data = data[int(step)] if isinstance(data, list) else data[step]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
+    return data
 
 
 def pretty(text: str) -> str:

@@ -121,6 +121,7 @@ function renderConversation(view) {
 function renderMessage(m) {
   const role = ["system", "developer", "user", "assistant", "tool"].includes(m.role) ? m.role : "other";
   const node = el("div", "msg " + role);
+  if (m.path) node.dataset.path = JSON.stringify(m.path);
   const head = el("div", "role", m.role);
   const extra = (m.name ? " \u00b7 " + m.name : "") + (m.tool_call_id ? " \u00b7 " + m.tool_call_id : "");
   if (extra) head.appendChild(el("span", "role-extra", extra));  // names and ids keep their case
@@ -218,20 +219,58 @@ async function undo() {
 function enterEdit() {
   const r = state.record;
   if (!r) return;
-  state.editing = true;
   state.preview = null;
+  $("edit-result").replaceChildren();
+  const editable = document.querySelectorAll("#conversation .msg[data-path]");
+  if (!editable.length) { editJSON(r.text); return; }
+  state.editing = "turns";
+  $("edit-bar").hidden = false;
+  let last = null;
+  for (const node of editable) {
+    const area = el("textarea", "turn-edit");
+    area.value = node.querySelector(".content") ? node.querySelector(".content").textContent : "";
+    if (node.querySelector(".empty-content")) area.value = "";
+    area.rows = Math.min(12, Math.max(2, area.value.split("\n").length + 1));
+    area.setAttribute("aria-label", "text of this turn");
+    const shown = node.querySelector(".content");
+    if (shown) shown.replaceWith(area); else node.appendChild(area);
+    last = area;
+  }
+  last.focus();
+}
+
+function editJSON(text) {
+  state.editing = "json";
+  state.preview = null;
+  $("edit-bar").hidden = true;
   $("conversation").hidden = true;
   $("editor").hidden = false;
-  $("edit-text").value = r.text;
-  $("edit-result").replaceChildren();
+  $("edit-text").value = text;
   $("edit-text").focus();
 }
 
+// the record's JSON with the edited turns put back at their paths
+function editedText() {
+  if (state.editing === "json") return $("edit-text").value;
+  const record = JSON.parse(state.record.text);
+  for (const node of document.querySelectorAll("#conversation .msg[data-path]")) {
+    const path = JSON.parse(node.dataset.path);
+    let target = record;
+    for (const step of path.slice(0, -1)) target = target[Array.isArray(target) ? Number(step) : step];
+    target[path[path.length - 1]] = node.querySelector("textarea").value;
+  }
+  return JSON.stringify(record, null, 2);
+}
+
 function leaveEdit() {
+  const wasTurns = state.editing === "turns";
   state.editing = false;
   state.preview = null;
   $("editor").hidden = true;
+  $("edit-bar").hidden = true;
   $("conversation").hidden = false;
+  $("edit-result").replaceChildren();
+  if (wasTurns && state.record) renderConversation(state.record.view);
 }
 
 function showCheck(findings, diff, error) {
@@ -270,7 +309,7 @@ function unchanged(text) {
 }
 
 async function checkOrSave() {
-  const text = $("edit-text").value;
+  const text = editedText();
   if (state.preview !== null && state.preview === text) { await decide("edited", { text }); return; }
   const { data } = await api(`record/${encodeURIComponent(state.record.key)}/preview`, { text });
   state.preview = data.ok ? text : null;
@@ -322,6 +361,11 @@ function onKey(event) {
   }
   if (state.editing) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); checkOrSave(); }
+    if (event.key === "j" && (event.ctrlKey || event.metaKey) && state.editing === "turns") {
+      event.preventDefault();
+      const text = editedText();
+      editJSON(text);
+    }
     return;
   }
   const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName);
