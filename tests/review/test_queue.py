@@ -200,3 +200,20 @@ def test_length_risk_flags_outliers_only():
     lengths = np.array([100] * 50 + [105] * 50 + [100_000])
     risk = length_risk(lengths)
     assert risk[-1] == 1.0 and risk[:-1].max() == 0.0
+
+
+def test_decisions_outside_the_new_queue_stay_visible(tmp_path):
+    data, db = tmp_path / "train.jsonl", tmp_path / "r.sqlite"
+    _write(data, [_chat(i) for i in range(100)])
+    build_queue(str(data), db, fraction=0.2, audit=0.1, seed=1)
+    store = Store(db)
+    audited = store.keys(Filter())
+    store.decide(audited[0], "rejected", 0, reason="bad")
+    store.close()
+    build_queue(str(data), db, fraction=0.2, audit=0.1, seed=2)  # another sample
+    store = Store(db)
+    row = store.record(audited[0])
+    # no longer in the sample (seed 2 draws another): still listed and counted, not in the audit estimate
+    assert row["status"] == "rejected" and row["queue"] == "earlier"
+    assert store.keys(Filter(status="rejected")) == [audited[0]]
+    assert audit_estimate(store)["decided"] == 0 and store.progress()["rejected"] == 1
