@@ -170,7 +170,9 @@ def truncated(answer: str, prompt: str = "") -> str | None:
     # punctuation, a line that stops on a lowercase word, or a last sentence of one or two words, is cut off
     # (a list item only when the items above it all end in punctuation: lists often go without).
     in_list = bool(_LIST_ITEM.match(last_line))
-    ends_open = last[-1] in ",;(-–—=&" or last in _NEVER_LAST and (not in_list or len(words) >= 4)
+    ends_open = (last[-1] in ",;(-–—=&" or last in _NEVER_LAST and (not in_list or len(words) >= 4)
+                 or len(last) == 1 and last.islower() and last not in "ai" and not _FIELD_LINE.search(last_line))
+    # ('two fallen l' was cut inside a word; 'Dependent variable: y' was not)
     ends_bare = not ends_open and len(words) >= 3 and (
         _LOWER_WORD.match(last) or _STUB_SENTENCE.search(text)
         or _WORD.match(last) and len(words) >= 6 and _SENTENCES.search(text) and not _ATTRIBUTION.search(last_line))

@@ -33,7 +33,10 @@ class GuidanceStage(Stage):
         if example.messages is not None:
             answer = answer_message(example)
             has_user = any(m.role == "user" for m in example.messages)
-            self.tally.add(example.split, system_text(example), has_user, prompt_key(example),
+            # Preference data asks one prompt several times by design (pairs from a ranking, KTO's good and bad
+            # completion): its prompts say nothing about diversity.
+            prompt = None if example.is_preference else prompt_key(example)
+            self.tally.add(example.split, system_text(example), has_user, prompt,
                            answer.content if answer is not None else None, example.is_text)
             kinds = sorted({_KIND.get(m.role, "answer") if not example.is_text else "text"
                             for m in (*example.messages, *(example.chosen or ())) if escaped_newlines(m.content)})
