@@ -232,9 +232,10 @@ def test_pair_sides_written_as_messages_objects_are_read_and_refused_by_the_sche
 def test_each_missing_field_is_reported_once(tmp_path):
     path = tmp_path / "calls.jsonl"
     path.write_text(json.dumps({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": None,
-                                "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}]}) + "\n")
+                                "tool_calls": [{"id": "call_1"}]}]}) + "\n")
     result = ftdata.check([path], Config(jobs=1, select=["S"]))
-    assert sorted(f.field for f in result.findings) == ["messages[1].tool_calls[0].id", "messages[1].tool_calls[0].type"]
+    assert sorted(f.field for f in result.findings) == ["messages[1].tool_calls[0].function",
+                                                         "messages[1].tool_calls[0].type"]
 
 
 def test_one_capitalised_role_among_openai_roles_is_not_cohere():

@@ -4,6 +4,7 @@ profile."""
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -24,6 +25,10 @@ class ProfileStage(Stage):
         t = ctx.target
         self.roles, self.weight, self.images, self.limits = t["roles"], t["weight"], t["images"], t["limits"]
         self.preference, self.record_rules, self.message_rules = t["preference"], t["records"], t["messages"]
+        # what the per-record checks need, looked up once: check runs for every record
+        self.record_key_formats = set(self.record_rules["keys"]) if not self.record_rules["one_format"] else None
+        self.message_key_sets = {f: frozenset(keys) for f, keys in self.message_rules["keys"].items()}
+        self.system_field = self.roles["system_field"]
         self.allowed_roles = frozenset(self.roles["allowed"])
         self.clean_orders: set[tuple] = set()
         self.formats = set(t["formats"])
@@ -42,7 +47,7 @@ class ProfileStage(Stage):
         if self.formats and example.format not in self.formats:
             yield Problem("P012", f"target {target} does not accept {example.format} records; "
                                   f"it accepts {', '.join(sorted(self.formats))} (see `ftdata convert`)")
-        if self.record_rules["one_format"] or example.format in self.record_rules["keys"]:
+        if self.record_key_formats is None or example.format in self.record_key_formats:
             yield from self._record_keys(example)
         if not example.is_chat:  # plain text: no roles, turns or prompt for the conversation rules to judge
             return
@@ -84,9 +89,9 @@ class ProfileStage(Stage):
         # one form per conversation; an instruction record's prompt and completion are separate fields
         if parts and not self.images["mixed_content"] and example.format != "prompt-completion":
             yield from self._content_forms(example.messages)
-        if self.roles["system_field"] and example.format in self.formats:  # other formats get P012 and a convert
+        if self.system_field and example.format in self.formats:  # other formats get P012 and a convert
             yield from self._system_fields(example.messages)
-        if example.format in self.message_rules["keys"] or self.message_rules["exclusive"]:
+        if example.format in self.message_key_sets or self.message_rules["exclusive"]:
             yield from self._message_keys(example, everything)
         if example.format == "sharegpt" and not preference:
             yield from self._sharegpt_turns(example.messages)
@@ -199,20 +204,29 @@ class ProfileStage(Stage):
     def _message_keys(self, example: Example, messages: list[Message]) -> Iterator[Problem]:
         """Each message's keys, as written, against the target's list for the format and its exclusive pairs."""
         allowed = self.message_rules["keys"].get(example.format)
-        allowed_set = frozenset(allowed) if allowed is not None else None
+        allowed_set = self.message_key_sets.get(example.format)
+        lists = _MESSAGE_LISTS.get(example.format)
+        if allowed_set is not None and lists is not None and not self.message_rules["exclusive"]:
+            for prefix in lists:  # the common case, with a plain loop and no path made per message
+                for raw in _list_at(example.data, prefix):
+                    if type(raw) is dict and not raw.keys() <= allowed_set:
+                        break
+                else:
+                    continue
+                break
+            else:
+                return
         name = self.ctx.target.name
-        for m in messages:
-            raw = _at(example.data, m.path)
-            if not isinstance(raw, dict):
-                continue
+        for where, raw in _raw_messages(example, messages):
+            path = where if isinstance(where, str) else f"{where[0]}[{where[1]}]"
             if allowed_set is not None and not raw.keys() <= allowed_set:
-                extra = ", ".join(repr(k) for k in raw if k not in allowed_set)
-                yield Problem("P020", f"message key {extra} is not one target {name} takes ({', '.join(allowed)}); its "
-                                      "loader refuses the message", f"{m.path}.{next(k for k in raw if k not in allowed_set)}")
+                extra = [k for k in raw if k not in allowed_set]
+                yield Problem("P020", f"message key {', '.join(map(repr, extra))} is not one target {name} takes "
+                                      f"({', '.join(allowed)}); its loader refuses the message", f"{path}.{extra[0]}")
             for keys in self.message_rules["exclusive"]:
                 if all(k in raw for k in keys):
                     yield Problem("P020", f"message holds both {' and '.join(map(repr, keys))}; target {name} takes one "
-                                          "of them", f"{m.path}.{keys[-1]}")
+                                          "of them", f"{path}.{keys[-1]}")
 
     def _system_fields(self, messages: list[Message]) -> Iterator[Problem]:
         field = self.roles["system_field"]
@@ -249,9 +263,11 @@ class ProfileStage(Stage):
                     return
                 if m.role not in self.images["roles"]:
                     yield Problem("P013", f"image in a {m.role} message; images go in {', '.join(self.images['roles'])} messages", m.content_path)
-                scheme = urlparse(url).scheme
+                scheme = _image_scheme(url)
                 if scheme not in self.images["url_schemes"]:
-                    yield Problem("P013", f"image URL scheme {scheme or '(none)'!r} is not one of {', '.join(self.images['url_schemes'])}", m.content_path)
+                    shown = "a local file path" if scheme == "path" else f"image URL scheme {scheme!r}"
+                    yield Problem("P013", f"{shown} is not one of the accepted {', '.join(self.images['url_schemes'])}",
+                                  m.content_path)
                 elif scheme == "data":
                     yield from self._embedded(url, m.content_path)
         limit = self.images["max_per_example"]
@@ -332,15 +348,52 @@ def _first_path(messages: list[Message]) -> str | None:
     return messages[0].path.split("[")[0] if messages else None
 
 
+# where each format keeps its message objects, so that their keys are read without resolving every path
+_MESSAGE_LISTS = {"openai-chat": ("messages",), "openai-preference": ("input.messages", "preferred_output",
+                                                                      "non_preferred_output")}
+
+
+def _raw_messages(example: Example, messages: list[Message]) -> Iterator[tuple[str | tuple[str, int], dict]]:
+    """(path, or list path and index, message object as written) for each message of a record."""
+    lists = _MESSAGE_LISTS.get(example.format)
+    if lists is None:
+        for m in messages:
+            raw = _at(example.data, m.path)
+            if isinstance(raw, dict):
+                yield m.path, raw
+        return
+    for prefix in lists:
+        for i, raw in enumerate(_list_at(example.data, prefix)):
+            if type(raw) is dict:
+                yield (prefix, i), raw
+
+
+def _list_at(data: object, path: str) -> list:
+    value = _at(data, path)
+    return value if isinstance(value, list) else []
+
+
 def _at(data: object, path: str) -> object:
     """The value at a field path such as input.messages[2] in a parsed record, or None."""
     node = data
-    for part in _PATH_PART.findall(path):
-        if part[0] == "[":
-            i = int(part[1:-1])
-            node = node[i] if isinstance(node, list) and i < len(node) else None
+    for part in _steps(path):
+        if type(part) is int:
+            node = node[part] if isinstance(node, list) and part < len(node) else None
         else:
             node = node.get(part) if isinstance(node, dict) else None
         if node is None:
             return None
     return node
+
+
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[str | int, ...]:
+    """A field path's keys and indexes, parsed once: records share their paths (messages[0], messages[1]...)."""
+    return tuple(int(p[1:-1]) if p[0] == "[" else p for p in _PATH_PART.findall(path))
+
+
+def _image_scheme(url: str) -> str:
+    """The URL's scheme, or "path" for a local file path (`/data/1.jpg`, `images/1.jpg`, `C:\\x.png`), as
+    open-source trainers take them."""
+    scheme = urlparse(url).scheme
+    return "path" if not scheme or (len(scheme) == 1 and url[1:3] in (":\\", ":/")) else scheme

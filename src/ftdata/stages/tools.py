@@ -104,17 +104,20 @@ class ToolsStage(Stage):
         if not isinstance(call.name, str) or (self.name_pattern and not self.name_pattern.fullmatch(call.name)):
             yield Problem("T004", f"function name {call.name!r} does not match {self.rules['name_pattern']}", f"{call.path}.function.name")
         where = call.path if call.path.endswith(".value") else f"{call.path}.function.arguments"
-        if not isinstance(call.arguments, str):
+        if isinstance(call.arguments, dict) and not self.rules["arguments_string"]:
+            arguments = call.arguments  # Hugging Face / TRL chat templates take the object itself
+        elif not isinstance(call.arguments, str):
             yield Problem("T005", f"arguments must be a JSON string, found {type(call.arguments).__name__}", where)
             return
-        try:
-            arguments = json.loads(call.arguments)
-        except ValueError as e:
-            yield Problem("T005", f"arguments are not valid JSON: {e}", where)
-            return
-        except RecursionError:  # json.loads recurses once per level
-            yield Problem("T011", f"arguments of {call.name!r} nest too deeply to read: not validated", where)
-            return
+        else:
+            try:
+                arguments = json.loads(call.arguments)
+            except ValueError as e:
+                yield Problem("T005", f"arguments are not valid JSON: {e}", where)
+                return
+            except RecursionError:  # json.loads recurses once per level
+                yield Problem("T011", f"arguments of {call.name!r} nest too deeply to read: not validated", where)
+                return
         if not isinstance(arguments, dict):
             yield Problem("T005", "arguments must be a JSON object", where)
             return
