@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import ftdata
 from ftdata.config import config_from_table
 from ftdata.errors import UsageError
-from ftdata.quality import lowq
+from ftdata.quality import lowq, shape
 from ftdata.quality.consistency import FormatGroups
 from ftdata.quality.contradictions import AnswerGroups
 from ftdata.quality.profile import profile
@@ -45,19 +45,19 @@ def test_wrong_arithmetic(user, answer, expected):
 
 
 def test_truncation_signals():
-    assert lowq.truncated("Here:\n```python\nprint(1)\n")
-    assert lowq.truncated('{"label": "spam", "reason": "too many links"')
-    assert lowq.truncated("Steps:\n1. Preheat the oven.\n2. Mix the flour and")
-    assert lowq.truncated("Shopping list:\n1. Eggs\n2. Milk\n3.")
-    assert lowq.truncated("The capital of France is Paris") is None
-    assert lowq.truncated("Product\tCanon\tNikon\nSensor\t15MP\t24MP\nISO\t100-6400\t100-25600\nAutofocus\t9pts")
-    assert lowq.truncated("class MyDog:\n    def __init__(self):\n        self.breed = ''\n    def")
-    assert lowq.truncated("def count(s, c):\n    n = 0\n    for x in s:\n        if x") 
-    assert lowq.truncated("def add(a, b):\n    return a + b") is None
-    assert lowq.truncated("Tom Ford is a designer. He led Gucci. He has won several awards, including the Council") 
-    assert lowq.truncated("Pale moonlight falls / On a midnight lake serene / Cascading stars reflect") is None
-    assert lowq.truncated("Planet Burning: How Rising Temperatures Are Threatening the World as We Know it") is None
-    assert lowq.truncated("SELECT name FROM users WHERE age > 30 AND city = 'Paris' AND active = TRUE AND the") is None
+    assert shape.truncated("Here:\n```python\nprint(1)\n")
+    assert shape.truncated('{"label": "spam", "reason": "too many links"')
+    assert shape.truncated("Steps:\n1. Preheat the oven.\n2. Mix the flour and")
+    assert shape.truncated("Shopping list:\n1. Eggs\n2. Milk\n3.")
+    assert shape.truncated("The capital of France is Paris") is None
+    assert shape.truncated("Product\tCanon\tNikon\nSensor\t15MP\t24MP\nISO\t100-6400\t100-25600\nAutofocus\t9pts")
+    assert shape.truncated("class MyDog:\n    def __init__(self):\n        self.breed = ''\n    def")
+    assert shape.truncated("def count(s, c):\n    n = 0\n    for x in s:\n        if x") 
+    assert shape.truncated("def add(a, b):\n    return a + b") is None
+    assert shape.truncated("Tom Ford is a designer. He led Gucci. He has won several awards, including the Council") 
+    assert shape.truncated("Pale moonlight falls / On a midnight lake serene / Cascading stars reflect") is None
+    assert shape.truncated("Planet Burning: How Rising Temperatures Are Threatening the World as We Know it") is None
+    assert shape.truncated("SELECT name FROM users WHERE age > 30 AND city = 'Paris' AND active = TRUE AND the") is None
 
 
 @pytest.mark.parametrize("text", ["AS AN AI LANGUAGE MODEL, I cannot.", "Per my training data cut-off, no.",
@@ -73,11 +73,11 @@ def test_tool_records_keep_refusals_but_not_model_boilerplate():
 
 
 def test_repetition_ignores_code_and_tables_but_not_loops():
-    assert lowq.repetitive("I am happy. " * 30)
+    assert shape.repetitive("I am happy. " * 30)
     table = "| a | b |\n|---|---|\n" + "| | |\n" * 30
-    assert lowq.repetitive(table) is None
+    assert shape.repetitive(table) is None
     code = "model = Sequential([\n" + "    Dense(128, activation='relu'),\n" * 6 + "])"
-    assert lowq.repetitive(code) is None
+    assert shape.repetitive(code) is None
 
 
 def test_links_asked_for_or_given_are_fine():

@@ -8,7 +8,7 @@ import pytest
 import ftdata
 from ftdata.config import config_from_table
 from ftdata.errors import UsageError
-from ftdata.quality import leftovers, lowq, phrases
+from ftdata.quality import leftovers, lowq, phrases, shape
 
 
 def check(tmp_path, records: list[dict], name: str = "train.jsonl"):
@@ -128,14 +128,14 @@ HTML_TABLE = "<table>\n" + "".join(f"  <tr>\n    <td>Row {i}</td>\n    <td>Row {
                                     "Deck the halls with boughs of holly\nFa la la la la, la la la la\n"
                                     "'Tis the season to be jolly\nFa la la la la, la la la la"])
 def test_structure_is_not_a_loop(answer):
-    assert lowq.repetitive(answer) is None
+    assert shape.repetitive(answer) is None
 
 
 @pytest.mark.parametrize("answer", ["Eat a banana! " * 30,
                                     "Cats are nice. " + "I am so happy today. " * 8,
                                     "\n".join(f"{i}. The cat is nice and fluffy and good." for i in range(1, 8))])
 def test_real_loops_still_are(answer):
-    assert lowq.repetitive(answer)
+    assert shape.repetitive(answer)
 
 
 # Complete answers without a final full stop -----------------------------------------------------------
@@ -153,14 +153,14 @@ def test_real_loops_still_are(answer):
                                   "Best,\nABC Ltd. Team"),
 ])
 def test_complete_answers_without_a_full_stop_are_not_cut(prompt, answer):
-    assert lowq.truncated(answer, prompt) is None
+    assert shape.truncated(answer, prompt) is None
 
 
 @pytest.mark.parametrize("answer", ["The sum of 14 and 6 is equal to",
                                     "Calcium is a chemical element with the symbol Ca and atomic number of",
                                     "Here is the plan:\n1. Preheat the oven.\n2. Mix the flour and sugar well.\n3. Pour the"])
 def test_cut_answers_still_are(answer):
-    assert lowq.truncated(answer)
+    assert shape.truncated(answer)
 
 
 # Links ------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Both are easy to confuse with code, which legitimately holds `{{ name }}` (Jinja
 
 import re
 
-from .lowq import looks_like_code
+from .shape import looks_like_code
 
 # {{name}}, {{ user.name }}, {{CONTENT_EXACT}}; single braces only as {UPPER_SNAKE} (Python's "{name}" and
 # JSON's {"a": 1} are too common in answers to call a lone {name} a leftover).

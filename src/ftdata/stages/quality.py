@@ -7,7 +7,7 @@ characters, secrets, personal data, template variables) apply to them.
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..quality import leftovers, lowq
+from ..quality import leftovers, lowq, shape
 from ..quality.text import image_refs
 from ..records import Example, Message
 from .base import Problem, Stage
@@ -59,8 +59,8 @@ class QualityStage(Stage):
             if not text.strip():
                 continue
             report("Q003", lowq.boilerplate(text, bool(example.tools)), field)
-            report("Q004", lowq.truncated(text, prompt), field)
-            report("Q005", lowq.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
+            report("Q004", shape.truncated(text, prompt), field)
+            report("Q005", shape.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
                                            o.repeat_min_loops), field)
             report("Q007", lowq.echo(prompt, text), field)
             report("Q008", lowq.unprompted_link(context, text), field)
