@@ -27,14 +27,19 @@ def chat(user: str, answer: str, **extra) -> dict:
 
 # Chinese beside English -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("answer,found", [
-    ("作为一个AI语言模型，我没有个人信仰或观点。", "作为一个AI语言模型"),
-    ("抱歉，我需要看一下代码才能进行修正，请提供给我。", "请提供给我"),
-    ("请提供您要翻译的文章。", "请提供您要翻译的文章"),
+@pytest.mark.parametrize("prompt,answer,found", [
+    ("你好", "作为一个AI语言模型，我没有个人信仰或观点。", "作为一个AI语言模型"),
+    ("请将以下代码矫正：", "抱歉，我需要看一下代码才能进行修正，请提供给我。", "请提供给我"),
+    ("将下面的文章翻译成英文。", "请提供您要翻译的文章。", "请提供您要翻译的文章"),
 ])
-def test_chinese_boilerplate_and_requests_for_the_missing_input(answer, found):
-    message = lowq.boilerplate(answer)
+def test_chinese_boilerplate_and_requests_for_the_missing_input(prompt, answer, found):
+    message = lowq.boilerplate(answer, prompt=prompt)
     assert message and found in message
+
+
+def test_asking_for_a_promised_input_is_an_answer():
+    assert lowq.boilerplate("当然可以！请提供您的一篇文章样本。", prompt="如果我提供我的写作样本，你能否用相同的语气写另一篇文档？") is None
+    assert lowq.boilerplate("Sure! Please send me the text.", prompt="I will send you my essay; correct its spelling.") is None
 
 
 def test_chinese_answers_that_are_answers_pass():

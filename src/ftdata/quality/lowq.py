@@ -92,15 +92,22 @@ def _search(name: str, text: str, lower: str, keys: tuple[str, ...]) -> re.Match
     return phrases.pattern(name).search(text)
 
 
-def boilerplate(answer: str, has_tools: bool = False) -> str | None:
-    """Language-model boilerplate; canned refusals and short answers that ask for the input the prompt never
-    gave, except where the record declares tools: there, declining what the tools cannot do ("I'm sorry,
-    as an AI I can't order a pizza") is taught on purpose."""
+# "the following text", "以下代码", or a prompt that ends on a colon: it points at an input of its own.
+_POINTS_AT_INPUT = re.compile(r"\b(?:following|below|given|this|these|attached)\b|以下|下面|下列|如下|这篇|这段|[:：]\s*$", re.I)
+_PROMISES_INPUT = re.compile(r"\bI(?:'ll| will| am going to)\b|\bif I (?:give|provide|send)|我会|我将|如果我(?:提供|给|发)", re.I)
+
+
+def boilerplate(answer: str, has_tools: bool = False, prompt: str = "") -> str | None:
+    """Language-model boilerplate; canned refusals and short answers that ask for the input the prompt
+    points at but never gave ("Translate the following:" and nothing), except where the record declares
+    tools: there, declining what the tools cannot do ("I'm sorry, as an AI I can't order a pizza") is taught
+    on purpose. A prompt that promises its text for later ("I will send you my essay") is answered rightly
+    by asking for it."""
     lower = answer.lower()
     match = _search("model-boilerplate", answer, lower, _MODEL_KEYS)
     if match is None and not has_tools:
         match = _search("refusal", answer, lower, _REFUSAL_KEYS)
-        if match is None and len(answer) < 200:
+        if match is None and len(answer) < 200 and _POINTS_AT_INPUT.search(prompt) and not _PROMISES_INPUT.search(prompt):
             match = _search("asks-for-input", answer, lower, _ASKS_KEYS)
             if match:
                 return f"output asks for the input the prompt never gave: {match.group()!r}"

@@ -58,7 +58,7 @@ class QualityStage(Stage):
             report("Q001", lowq.placeholder_output(text), field)
             if not text.strip():
                 continue
-            report("Q003", lowq.boilerplate(text, bool(example.tools)), field)
+            report("Q003", lowq.boilerplate(text, bool(example.tools), prompt), field)
             report("Q004", shape.truncated(text, prompt), field)
             report("Q005", shape.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
                                            o.repeat_min_loops), field)
