@@ -105,16 +105,18 @@ def test_duplicates_within_the_output_and_of_training_files_are_rejected(llm_ser
     prompts = write_prompts(tmp_path / "p.jsonl", ["Name a month of the year.", "Name a month of the year.",
                                                    "Name a planet."])
     out = tmp_path / "gen.jsonl"
-    result = run(["--recipe", "answers", "--prompts", prompts, "--out", str(out), *FAST], llm_server, tmp_path)
+    # temperature 0, one call at a time: the same prompt gets the same answer (two at once may be batched
+    # together by the server, whose sums then differ in the last bits), so the second is an exact duplicate
+    result = run(["--recipe", "answers", "--prompts", prompts, "--out", str(out), *FAST, "--concurrency", "1"],
+                 llm_server, tmp_path)
     assert result.exit_code == 0, result.output
-    # temperature 0: the same prompt gets the same answer, so the second is an exact duplicate of the first
     [duplicate] = lines(tmp_path / "gen.rejected.jsonl")
     assert duplicate["item"] == 1 and duplicate["reasons"][0]["code"] == "D001"
     assert duplicate["raw_replies"]["answer"] and duplicate["reasons"][0]["related"][0]["file"] == str(out)
     kept = lines(out)
     train = tmp_path / "train.jsonl"
     train.write_text(json.dumps({"messages": kept[1]["messages"]}) + "\n")
-    again = run(["--recipe", "answers", "--prompts", prompts, "--out", str(out), *FAST, "--against", str(train),
+    again = run(["--recipe", "answers", "--prompts", prompts, "--out", str(out), *FAST, "--concurrency", "1", "--against", str(train),
                  "--force", "--output-format", "json"], llm_server, tmp_path)
     report = json.loads(again.output)
     assert report["calls"]["sent"] == 0 and report["calls"]["cached"] == 3  # nothing paid twice
