@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 TIMEOUT = 180  # a hang, not a slow machine: every case takes seconds
 
@@ -323,8 +325,6 @@ def test_non_regular_outputs_are_written_in_place(tmp_path):
 
 # --- convert: values exactly, or the record reported ---------------------------------------------------------------
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _scalars = st.one_of(
     st.integers(-(2 ** 70), 2 ** 70).map(str),
