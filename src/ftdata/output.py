@@ -112,7 +112,7 @@ def console(stream: TextIO, color: bool | None = None):
 
     terminal = stream.isatty()
     return Console(file=stream, highlight=False, soft_wrap=not terminal, width=None if terminal else _UNBOUNDED,
-                   force_terminal=color, no_color=color is False)
+                   force_terminal=color, no_color=True if color is False else None)  # None: NO_COLOR decides
 
 
 def render_statistics(report: Report, console) -> None:
