@@ -112,3 +112,13 @@ def test_split_outputs_hold_no_leak_by_checks_own_definition(tmp_path):
     assert not [f for f in report.findings if f.code in ("D004", "D005")]
     near = [f for f in report.findings if f.code in ("D001", "D002")]
     assert len(near) >= 0.9 * sum(len(g) - 1 for g in groups)  # the planted copies are still found (44 here), within splits
+
+
+def test_one_template_worked_with_other_numbers_is_another_example(tmp_path):
+    ask = "Hi, I need help with calculating the tip for my bill. The total bill amount is ${} and I want to give a 15% tip."
+    answer = "The tip amount for your bill is ${}. Let me know if you need anything else calculated today."
+    rows = [_chat(ask.format(100), answer.format(15)), _chat(ask.format(50), answer.format(7.5)),
+            _chat(ask.format(100) + " Thanks!", answer.format(15))]  # the last: line 1 with one more word
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert findings(path) == [("D002", 3, [1])]

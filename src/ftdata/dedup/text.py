@@ -8,6 +8,7 @@ tool calls as `name(arguments)`, for a pair the chosen and rejected answers, the
 the identity of each image it shows (so the same question about other images is another record).
 """
 
+import re
 import unicodedata
 
 import orjson
@@ -80,9 +81,14 @@ def image_ids(example: Example) -> list[str]:
     return [f"{xxhash.xxh3_64_intdigest(ref.encode('utf-8', 'surrogatepass')):016x}" for ref in dict.fromkeys(found)]
 
 
-def image_group(ids: list[str]) -> int:
-    """0 for a record without images; else a hash of its images, the same for the same images."""
-    return hash64(" ".join(ids)) if ids else 0
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def near_group(images: list[str], answer: str) -> int:
+    """Records of different groups are never near-duplicates: those about other images, and those whose answers
+    hold other numbers (one template worked with other figures is another example). 0: no image, no number."""
+    numbers = sorted(set(_NUMBER.findall(answer)))
+    return hash64(" ".join(images) + "\n" + " ".join(numbers)) if images or numbers else 0
 
 
 def record_text(example: Example, images: list[str] | None = None) -> str:

@@ -17,7 +17,7 @@ from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
 from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling, find_boilerplate
 from ..dedup.shingles import Shingling
-from ..dedup.text import answer_text, image_group, image_ids, normalise, prompt_text, record_text
+from ..dedup.text import answer_text, image_ids, near_group, normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..records import Example, Ref
 from .base import Context, Problem, Stage, build_options
@@ -42,11 +42,11 @@ class Options:
 
 
 def compared(example: Example, casefold: bool = False) -> tuple[str, str, str, int]:
-    """What a record is compared on: its normalised text, prompt and answer, and its image group."""
+    """What a record is compared on: its normalised text, prompt and answer, and its near-duplicate group."""
     images = image_ids(example)
+    answer = normalise(answer_text(example), casefold=casefold)
     return (normalise(record_text(example, images), casefold=casefold),
-            normalise(prompt_text(example, images), casefold=casefold),
-            normalise(answer_text(example), casefold=casefold), image_group(images))
+            normalise(prompt_text(example, images), casefold=casefold), answer, near_group(images, answer))
 
 
 class DuplicatesStage(Stage):
