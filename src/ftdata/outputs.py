@@ -23,7 +23,7 @@ import re
 import stat
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,18 +247,25 @@ def _spooled(path: Path) -> Iterator[tuple[int, int, bytes]]:
 
 
 def route(spools: list[tuple[str, Path]], rejections: Iterator[tuple[int, list[Finding]]],
-          clean: dict[str, Path] | None, rejected: Path | None) -> None:
+          clean: dict[str, Path] | None, rejected: Path | None, progress: Callable[[int], None] | None = None) -> None:
     """Write each spooled record (spools of (input, path) in input order) to its input's clean file or,
-    when it is the next of `rejections` (record index and errors, in input order), to the rejected file."""
+    when it is the next of `rejections` (record index and errors, in input order), to the rejected file;
+    `progress` hears the records written so far, now and then."""
     upcoming = next(rejections, None)
+    written = 0
     with _Outputs(clean or {}, rejected) as outputs:
         for source, spool in spools:
             for index, line, raw in _spooled(spool):
+                written += 1
                 if upcoming is not None and upcoming[0] == index:
                     outputs.reject(source, line, raw, upcoming[1])
                     upcoming = next(rejections, None)
                 else:
                     outputs.clean(source, raw)
+                if progress and written % 4096 == 0:
+                    progress(written)
+        if progress:
+            progress(written)
 
 
 class _Outputs:

@@ -13,7 +13,7 @@ import re
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .config import Config, Policy, check_stage_options, load_config
@@ -21,13 +21,13 @@ from .errors import UsageError
 from .findings import Findings, rejections
 from .outputs import claim_outputs, output_path, release_outputs, route
 from .report import Report
-from .shards import ShardResult, active_stages, check_in_worker, check_shard, plan, settle, start_worker, whole
+from .shards import (Progress, ShardResult, active_stages, check_in_worker, check_shard, input_bytes, plan, settle,
+                     start_worker, whole)
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.read import check_readable
 from .targets import load_target
 from .temporaries import TempFolder, remove_stale
 
-Progress = Callable[[str, int, int], None]  # (input path, bytes read, records so far)
 _SPLIT_NAMES = (("test", re.compile(r"(^|[^a-z])test([^a-z]|$)")),
                 ("val", re.compile(r"(^|[^a-z])(val|valid|validation|dev|eval)([^a-z]|$)")))
 _AUTO_WORKERS = 8
@@ -104,7 +104,7 @@ def _check(inputs: list[InputFile], config: Config, clean_paths: dict[str, Path]
     classes = active_stages(ctx)  # the reader first
     workers = _workers(config.jobs if jobs is None else jobs)
     parallel = workers > 1 and all(cls.shardable() for cls in classes)
-    shards = plan(inputs, config.shard_bytes, workers) if parallel else whole(inputs)
+    shards = plan(inputs, config.shard_bytes, workers, progress) if parallel else whole(inputs)
     parallel = parallel and len(shards) > 1
     if parallel:
         ctx = settle(ctx, classes)
@@ -121,16 +121,21 @@ def _check(inputs: list[InputFile], config: Config, clean_paths: dict[str, Path]
             findings.extend(result.findings)
             if result.spool:
                 spools.append((result.shard.source.path, result.spool))
-        for stage in stages:
+        for done, stage in enumerate(stages):
+            if progress:
+                progress("finishing", stage.name, done, len(stages))  # some stages' finish is most of a run
             for ref, problem in stage.finish():
                 finding = ctx.finding(problem.code, ref, problem)
                 if finding is not None:
                     stage.counts[problem.code] += 1
                     findings.append(finding)
+        if progress:
+            progress("finishing", "", len(stages), len(stages))
         rejected_per_input: Counter[str] = Counter()
         rejected = _counted(rejections(findings), rejected_per_input)
         if spool_folder:
-            route(spools, rejected, clean_paths, rejected_path)
+            route(spools, rejected, clean_paths, rejected_path,
+                  (lambda done: progress("writing", "outputs", done, records)) if progress else None)
         for _ in rejected:  # what routing left, or everything when there are no outputs
             pass
 
@@ -196,7 +201,7 @@ def _in_workers(ctx, shards, stages, spool_folder, workers, progress, findings, 
                 path = result.shard.source.path
                 done[path] += result.bytes
                 if progress:
-                    progress(path, done[path], records)
+                    progress("checking", path, done[path], input_bytes(path))
                 yield result
         finally:
             for _ in shards:  # a feeding thread still waiting must finish for the pool to close

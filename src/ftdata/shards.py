@@ -33,11 +33,22 @@ _INDEX_BITS = 40
 _PROGRESS_EVERY = 4096
 
 
-def plan(inputs: list[InputFile], shard_bytes: int, workers: int = 1) -> list[Shard]:
+# (phase, what: an input path or a stage name, done, total or None): "cutting" and "checking" count bytes of
+# an input, "finishing" the stages whose dataset-level work is done, "writing" the records routed to the outputs
+Progress = Callable[[str, str, int, int | None], None]
+
+
+def plan(inputs: list[InputFile], shard_bytes: int, workers: int = 1, progress: Progress | None = None) -> list[Shard]:
     """The shards of the inputs, in input order."""
-    ranges = [(source, cut) for source in inputs for cut in _cuts(source.path, shard_bytes, workers)]
+    ranges = [(source, cut) for source in inputs for cut in _cuts(source.path, shard_bytes, workers, progress)]
     return [Shard(source, start, end, first_line, n << _INDEX_BITS, array)
             for n, (source, (start, end, first_line, array)) in enumerate(ranges)]
+
+
+def input_bytes(path: str) -> int | None:
+    """The size of an input whose progress is counted in bytes read; None for standard input and gzip
+    (whose bytes read are not those of the file)."""
+    return None if path == "-" or path.endswith(".gz") else Path(path).stat().st_size
 
 
 def whole(inputs: list[InputFile]) -> list[Shard]:
@@ -45,7 +56,7 @@ def whole(inputs: list[InputFile]) -> list[Shard]:
     return [Shard(source, first_index=n << _INDEX_BITS) for n, source in enumerate(inputs)]
 
 
-def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | None, int, bool]]:
+def _cuts(path: str, shard_bytes: int, workers: int, progress: Progress | None) -> list[tuple[int, int | None, int, bool]]:
     """(start, end, first line, is an array part) of each byte range of the input; one range when whole."""
     single = [(0, None, 1, False)]
     if path == "-" or path.endswith(".gz") or Path(path).suffix == ".parquet":
@@ -57,7 +68,8 @@ def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | No
     with open(path, "rb") as f:
         head = f.read(CHUNK)
         if not lines_only(path) and head.removeprefix(BOM).lstrip(b" \t\r\n").startswith(b"["):
-            return _array_cuts(head, f, shard_bytes)
+            walked = (lambda done: progress("cutting", path, done, size)) if progress else None
+            return _array_cuts(head, f, shard_bytes, walked)
         if multiline_objects(head):  # records span lines: a cut at a newline would fall inside one
             return single
         f.seek(0)
@@ -75,21 +87,29 @@ def _cuts(path: str, shard_bytes: int, workers: int) -> list[tuple[int, int | No
                 target = boundary + shard_bytes
             lines += count_byte(chunk, b"\n")
             offset += len(chunk)
+            if progress:
+                progress("cutting", path, offset, size)
     ends = [start for start, _ in starts[1:]] + [size]
     return [(start, end, line, False) for (start, line), end in zip(starts, ends)]
 
 
-def _array_cuts(head: bytes, f, shard_bytes: int) -> list[tuple[int, int | None, int, bool]]:
+def _array_cuts(head: bytes, f, shard_bytes: int,
+                walked: Callable[[int], None] | None) -> list[tuple[int, int | None, int, bool]]:
     """Cuts of a top-level JSON array at element starts, found by walking it once (strings and
     brackets only, no parsing). A cut falls only before an element that follows its comma, so that
     each shard's walk reports exactly the problems a walk of the whole array does."""
     bom = len(BOM) if head.startswith(BOM) else 0
     scanner = ArrayScanner(head[bom:], f, None, offset=bom)
-    starts, target = [(0, 1)], shard_bytes
+    starts, target, report = [(0, 1)], shard_bytes, 0
     for offset, line, _ in scanner.elements():
         if offset >= target and scanner.after_comma:
             starts.append((offset, line))
             target = offset + shard_bytes
+        if walked and offset >= report:  # the walk of a large array takes a while: the bytes walked, now and then
+            walked(offset)
+            report = offset + _SMALLEST_SHARD
+    if walked:
+        walked(f.tell())  # the whole array, read to its end
     ends: list[int | None] = [start for start, _ in starts[1:]] + [None]
     return [(start, end, line, True) for (start, line), end in zip(starts, ends)]
 
@@ -128,7 +148,7 @@ def settle(ctx: Context, stages: list[type[Stage]]) -> Context:
 
 
 def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
-                progress: Callable[[str, int, int], None] | None = None, sink: Findings | None = None) -> ShardResult:
+                progress: Progress | None = None, sink: Findings | None = None) -> ShardResult:
     """Every record of the shard through every stage's `check`; `stages[0]` is the reader.
 
     Findings, the reader's loose ones (blank lines, a BOM, a broken array) too, go to `sink` as they are
@@ -150,7 +170,9 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
             if spool is not None:
                 spool.add(example)
             if progress and records % _PROGRESS_EVERY == 0:
-                progress(shard.source.path, reader.bytes_read, records)
+                progress("checking", shard.source.path, reader.bytes_read, input_bytes(shard.source.path))
+        if progress:
+            progress("checking", shard.source.path, reader.bytes_read, input_bytes(shard.source.path))
     finally:
         reader.loose = []
         if spool is not None:

@@ -144,7 +144,8 @@ def _settings(config: Config) -> str:
 
 
 class _progress:
-    """A rich progress bar on stderr over the bytes of the inputs, when stderr is a terminal."""
+    """A rich progress bar on stderr through every phase of a run (cutting the inputs into shards, checking
+    them, finishing the dataset-level stages, writing the outputs), when stderr is a terminal."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
@@ -153,19 +154,25 @@ class _progress:
         if not self.enabled:
             return None
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.filesize import decimal
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=True)
+        self.decimal = decimal
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[amount]}"),
+                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
         self.bar.__enter__()
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[tuple[str, str], int] = {}
         return self.update
 
-    def update(self, path: str, done: int, records: int) -> None:
-        if path not in self.tasks:
-            size = Path(path).stat().st_size if path != "-" and not path.endswith(".gz") else None
-            self.tasks[path] = self.bar.add_task(Path(path).name, total=size)
-        self.bar.update(self.tasks[path], completed=done)
+    def update(self, phase: str, what: str, done: int, total: int | None) -> None:
+        in_bytes = phase in ("cutting", "checking")  # the others count stages or records
+        key = (phase, what if in_bytes else "")
+        description = f"{phase} {Path(what).name if in_bytes else what}".rstrip()
+        amount = (f"{self.decimal(done)}" + (f"/{self.decimal(total)}" if total else "") if in_bytes
+                  else f"{done:,}" + (f"/{total:,}" if total else ""))
+        if key not in self.tasks:
+            self.tasks[key] = self.bar.add_task(description, total=total, amount=amount)
+        self.bar.update(self.tasks[key], completed=done, total=total, description=description, amount=amount)
 
     def __exit__(self, *exc):
         if self.enabled:
