@@ -5,7 +5,7 @@ Prints, for a synthetic file with planted near-duplicates and for the real Alpac
 of ftdata's duplicate finder (normalise, shingle, sign, band, verify, cluster; the work of the
 `duplicates` stage) as a ratio to the naive loop and to MinHash.bulk measured in the same run,
 recall and precision on the planted pairs, and memory per record. Then the sweep that chose the
-defaults (threshold, shingles, permutations).
+defaults (threshold, shingles, permutations); `--no-sweep` stops before it.
 """
 
 import json
@@ -154,6 +154,8 @@ def main() -> None:
     else:
         print(f"alpaca: {ALPACA} absent, skipped\n")
 
+    if "--no-sweep" in sys.argv:
+        return
     print("sweep on the synthetic file (recall / precision on planted pairs, records/s):")
     first_10k = [kept for g in groups if len(kept := [m for m in g if m < 10000]) > 1]
     short, short_groups = planted_corpus(10000, seed=2, min_sentences=1, max_sentences=3)
