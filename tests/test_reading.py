@@ -82,6 +82,24 @@ def test_gzip_parquet_and_oversized_lines(tmp_path):
     assert json.loads((tmp_path / "r.jsonl").read_text())["text"] is None
 
 
+def test_lines_longer_than_a_read_chunk(tmp_path):
+    """A record spanning several read chunks (joined once when its line ends) arrives whole, in the clean
+    output byte for byte; one over the limit is a finding however many chunks it spans; no final newline."""
+    from ftdata.stages.read import CHUNK
+
+    long_record = GOOD.replace(b"Hello", b"word " * (3 * CHUNK // 5))  # three chunks
+    data = GOOD + b"\n" + long_record + b"\r\n" + GOOD + b"\n" + long_record
+    (tmp_path / "long.jsonl").write_bytes(data)
+    report = ftdata.check([tmp_path / "long.jsonl"], Config(select=["F", "S", "P"]), clean=tmp_path / "clean.jsonl")
+    assert report.records == 4 and list(report.findings) == []
+    assert (tmp_path / "clean.jsonl").read_bytes() == b"\n".join([GOOD, long_record, GOOD, long_record]) + b"\n"
+
+    config = Config(select=["F", "S", "P"], stage_options={"read": {"max-record-bytes": 2 * CHUNK}})
+    report = ftdata.check([tmp_path / "long.jsonl"], config)
+    assert report.records == 4
+    assert [(f.code, f.line) for f in report.findings] == [("F007", 2), ("F007", 4)]
+
+
 def test_outputs_never_overwrite_an_input(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_bytes(GOOD + b"\n")

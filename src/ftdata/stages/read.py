@@ -135,7 +135,10 @@ class ReadStage(Stage):
                offset: int) -> Iterator[tuple[int, bytes, None, Problem | None]]:
         """The lines after line `line_no`, which ends at byte `offset` of the input."""
         limit = self.options.max_record_bytes
-        pending = b""
+        # the start of the last line, in pieces joined once when it ends: joining them chunk by chunk would
+        # copy a long record again for each chunk of it (a 20 MB record: twenty copies)
+        pending: list[bytes] = []
+        pending_size = 0
         skipped = 0  # bytes of an oversized line being drained, or 0
         while data:
             self.bytes_read += len(data)
@@ -149,8 +152,18 @@ class ReadStage(Stage):
                 yield line_no, b"", None, self._too_long(skipped + newline, offset)
                 offset += skipped + newline + 1
                 skipped, data = 0, data[newline + 1:]
-            lines = (pending + data).split(b"\n")
-            pending = lines.pop()
+            if b"\n" not in data:
+                pending.append(data)
+                pending_size += len(data)
+                if pending_size > limit:
+                    skipped, pending, pending_size = pending_size, [], 0
+                data = stream.read(CHUNK)
+                continue
+            lines = data.split(b"\n")
+            if pending:
+                lines[0] = b"".join([*pending, lines[0]])
+            last = lines.pop()
+            pending, pending_size = [last], len(last)
             for line in lines:
                 line_no += 1
                 size = len(line) + 1
@@ -163,14 +176,14 @@ class ReadStage(Stage):
                 else:
                     yield line_no, line, None, None
                 offset += size
-            if len(pending) > limit:
-                skipped, pending = len(pending), b""
+            if pending_size > limit:
+                skipped, pending, pending_size = pending_size, [], 0
             data = stream.read(CHUNK)
+        last = b"".join(pending).rstrip(b"\r")
         if skipped:
             yield line_no + 1, b"", None, self._too_long(skipped, offset)
-        elif pending.rstrip(b"\r") and not pending.isspace():
-            pending = pending.rstrip(b"\r")
-            yield line_no + 1, pending, None, None if len(pending) <= limit else self._too_long(len(pending), offset)
+        elif last and not last.isspace():
+            yield line_no + 1, last, None, None if len(last) <= limit else self._too_long(len(last), offset)
 
     def _too_long(self, size: int, offset: int) -> Problem:
         return Problem(
