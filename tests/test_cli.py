@@ -209,3 +209,15 @@ def test_text_output_off_a_terminal_never_wraps_cuts_or_passes_escapes(tmp_path)
     printed = str(folder / "bad\\x1b[31m[b]name.jsonl")
     assert f"{printed}:1 k\\x1b[2J[/]: unknown key" in out  # one line, the whole path
     assert any(line.startswith(f"│ {printed} ") for line in out.splitlines())
+
+
+def test_convert_never_passes_escapes_from_file_names_to_the_terminal(tmp_path):
+    source = tmp_path / "in\x1b[2Jput.jsonl"
+    source.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\n'
+                      '{"text": "plain"}\n')
+    out = tmp_path / "out\x1b]0;x\x07.jsonl"
+    result = subprocess.run([sys.executable, "-m", "ftdata", "convert", str(source), str(out), "--to", "sharegpt"],
+                            capture_output=True, timeout=120)
+    err = result.stderr.decode()
+    assert "Traceback" not in err and "\x1b" not in err and "\x07" not in err
+    assert "in\\x1b[2Jput.jsonl:2: not written" in err and "out\\x1b]0;x\\x07.jsonl" in err

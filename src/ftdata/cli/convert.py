@@ -7,7 +7,7 @@ import click
 from .. import formats
 from ..convert import convert
 from ..errors import EXIT_FINDINGS, EXIT_OK
-from ..printable import printable
+from ..printable import terminal
 from . import force_option, main
 
 
@@ -22,9 +22,9 @@ def convert_command(source: str, out: str, to: str, input_format: str | None, al
     """Convert SOURCE to FORMAT in OUT (JSON Lines). Fields that cannot be kept are reported, never dropped silently."""
     result = convert(source, out, to, allow_lossy=allow_lossy, input_format=input_format, force=force)
     for skip in result.skipped[:20]:
-        click.echo(f"{printable(skip.file)}:{skip.line}: not written: {skip.reason}", err=True)
+        click.echo(f"{terminal(skip.file)}:{skip.line}: not written: {terminal(skip.reason)}", err=True)
     if len(result.skipped) > 20:
         click.echo(f"... and {len(result.skipped) - 20} more records not written", err=True)
     lossy = f" ({result.lossy} with dropped fields)" if result.lossy else ""
-    click.echo(f"{result.written} records written to {printable(out)}{lossy}; {len(result.skipped)} not written", err=True)
+    click.echo(f"{result.written} records written to {terminal(out)}{lossy}; {len(result.skipped)} not written", err=True)
     sys.exit(EXIT_FINDINGS if result.skipped else EXIT_OK)

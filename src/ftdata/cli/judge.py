@@ -11,7 +11,7 @@ import click
 import orjson
 
 from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
-from ..printable import printable
+from ..printable import terminal
 from . import force_option, main
 
 
@@ -65,7 +65,7 @@ def judge_command(source, out, rubric, output_schema, profile, keep_at, discard_
         calls = summary["calls"]
         cost = f", ${calls['cost_usd']:.4f}" if client.pricing else ""
         click.echo(f"{summary['judged']} of {summary['records']} records judged with the {chosen.name} rubric into "
-                   f"{printable(out)}: {v.get('keep', 0)} keep, {v.get('review', 0)} review, {v.get('discard', 0)} discard "
+                   f"{terminal(out)}: {v.get('keep', 0)} keep, {v.get('review', 0)} review, {v.get('discard', 0)} discard "
                    f"({calls.get('sent', 0)} calls sent, {calls.get('cached', 0)} cached{cost})")
         for key, what in (("unparsed_reply", "replies did not parse (kept raw, no scores)"),
                           ("call_failed", "calls failed"), ("over_budget", "records not judged: the budget ran out"),

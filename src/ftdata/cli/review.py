@@ -6,7 +6,7 @@ import click
 
 from ..config import load_config
 from ..errors import UsageError
-from ..printable import printable
+from ..printable import terminal
 from . import force_option, main
 
 _db_option = click.option("--db", required=True, type=click.Path(dir_okay=False), help="The review database (SQLite).")
@@ -36,7 +36,7 @@ def queue_command(source, db, fraction, audit, seed, target, config_path) -> Non
     s = build_queue(source, db, fraction=fraction, audit=audit, seed=seed, config=config)
     judged = f", {s['judged']} with judge scores" if s["judged"] else ""
     click.echo(f"{s['records']} records{judged}: {s['queued']} queued by risk and {s['audit']} for audit "
-               f"in {printable(db)}; next: ftdata review serve --db {printable(db)}")
+               f"in {terminal(db)}; next: ftdata review serve --db {terminal(db)}")
 
 
 @review_group.command("serve")
@@ -66,7 +66,7 @@ def export_command(db, out, target, force) -> None:
     if Path(out).resolve() == Path(db).resolve():
         raise UsageError("--out would overwrite the review database")
     s = export(db, out, to=target, force=force)
-    click.echo(f"{s['written']} records written to {printable(out)} ({s['accepted']} accepted, {s['edited']} edited, "
+    click.echo(f"{s['written']} records written to {terminal(out)} ({s['accepted']} accepted, {s['edited']} edited, "
                f"{s['rejected']} rejected, {s['pending_in_queue']} still pending in the queue, "
                f"{s['not_queued']} not queued)")
     a = s["audit"]
