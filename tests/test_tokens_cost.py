@@ -107,7 +107,7 @@ def test_seed_prices_are_gone_from_the_bill():
                                               ("fireworks", "llama-3.3-8b", 5.0), ("fireworks", "llama-3.3-70b", 16.0)]:
         p = price(provider, model)
         assert p.training_per_million[0] <= seed_per_million / 4, (provider, model)
-        assert "seed" in p.seed and p.source.startswith("https://") and p.checked
+        assert "guide" in p.guide and p.source.startswith("https://") and p.checked
 
 
 def test_every_builtin_price_names_its_source_and_date_and_unverified_ones_say_so():

@@ -4,7 +4,7 @@ Billed training tokens = sum over records of min(length, the model's training li
 provider truncates longer examples, as OpenAI's cookbook computes it. Per-token prices multiply that;
 hourly prices divide it by the hardware's throughput (a [low, high] range, so the cost is a range too).
 Total cost of ownership adds N months of inference at R requests a month with the dataset's mean prompt
-and completion lengths, as the seeds' comparison table does.
+and completion lengths, as fine-tuning guides' cost comparisons do.
 """
 
 import tomllib
@@ -20,7 +20,7 @@ from .models import find_model
 
 METHODS = ("lora", "full")
 _PRICE_KEYS = {"provider", "model", "method", "training_per_million", "hourly", "tokens_per_hour", "minimum_usd",
-               "input_per_million", "output_per_million", "default_epochs", "note", "source", "checked", "seed",
+               "input_per_million", "output_per_million", "default_epochs", "note", "source", "checked", "guide",
                "unverified"}
 
 
@@ -39,7 +39,7 @@ class Price:
     note: str = ""
     source: str = ""
     checked: str = ""
-    seed: str = ""  # what the seed guide gave, where it differs from the provider
+    guide: str = ""  # what TokenMix's 2026 fine-tuning guide (ftdata's first price table) gave, where it differs
     unverified: str = ""  # why the figure could not be confirmed on the provider's page
 
     @property
@@ -87,8 +87,8 @@ class Estimate:
         out["source"] = f"{self.price.source} ({self.price.checked})"
         if self.price.unverified:
             out["unverified"] = self.price.unverified
-        if self.price.seed:
-            out["seed_differs"] = self.price.seed
+        if self.price.guide:
+            out["guide_differs"] = self.price.guide
         return out
 
 
@@ -167,7 +167,7 @@ def _price(entry: dict[str, Any], defaults: dict[str, Any], where: str) -> Price
                  input_per_million=entry.get("input_per_million"), output_per_million=entry.get("output_per_million"),
                  default_epochs=epochs, minimum_usd=minimum[0], note=entry.get("note", ""),
                  source=entry.get("source", defaults.get("source", "")), checked=entry.get("checked", defaults.get("checked", "")),
-                 seed=entry.get("seed", ""), unverified=entry.get("unverified", ""))
+                 guide=entry.get("guide", ""), unverified=entry.get("unverified", ""))
 
 
 def _range(value: Any, where: str, key: str) -> tuple[float, float] | None:
