@@ -267,13 +267,23 @@ class LLMClient:
                 return
             except openai.APIError as e:  # timeouts and dropped connections, after the retries
                 settle(Result(request, key, "failed", attempts=len(attempts),
-                              error=self._redact(f"{type(e).__name__} after {len(attempts)} attempt(s): {e}")))
+                              error=self._redact(f"{redact_url(self.base_url)}: {type(e).__name__} after "
+                                                 f"{len(attempts)} attempt(s): {e}")))
                 return
-            response = completion.model_dump(mode="json", exclude_unset=True)
-            usage = completion.usage
-            p, c = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+            response, problem = _reply(completion)
+            if response is None:  # an HTML page, a proxy's error body: nothing was answered, nothing is kept
+                settle(Result(request, key, "failed", attempts=len(attempts),
+                              error=self._redact(f"{redact_url(self.base_url)} did not answer with a chat completion: "
+                                                 f"{problem}")))
+                return
+            usage = response.get("usage") if isinstance(response.get("usage"), dict) else {}
+            p, c = (n if isinstance(n := usage.get(k), int) else 0 for k in ("prompt_tokens", "completion_tokens"))
             self._ratio = max(self._ratio or 0.0, p / prompt_tokens(request.messages))
             cost = self.pricing.cost(p, c) if self.pricing else 0.0
+            if problem:  # paid for but empty: counted, never cached, so a run after the server is fixed asks again
+                settle(Result(request, key, "failed", None, response, p, c, cost, cost, len(attempts),
+                              error=self._redact(problem)))
+                return
             if self.cache is not None:  # before anything else: a reply once received is never paid for again
                 self.cache.put(key, self.model, {"messages": request.messages, "params": request.params,
                                                  "version": request.version}, response, p, c, cost)
@@ -301,6 +311,10 @@ class LLMClient:
             s.cached += 1
         elif result.status == "failed":
             s.failed += 1
+            s.prompt_tokens += result.prompt_tokens  # an empty reply is still paid for
+            s.completion_tokens += result.completion_tokens
+            s.cost_usd += result.cost_usd
+            self.spent_usd += result.cost_usd
         else:
             s.over_budget += 1
         s.cost_usd_total += result.call_cost_usd
@@ -310,6 +324,23 @@ class LLMClient:
         if self._api_key and self._api_key != "unused":
             text = text.replace(self._api_key, "***")
         return text.replace(self.base_url, redact_url(self.base_url))
+
+
+def _reply(completion: Any) -> tuple[dict | None, str | None]:
+    """The chat completion as a dict and what makes it unusable, if anything: (None, why) when the server
+    sent something else (an HTML page, a JSON body without choices); (response, why) for a reply with no
+    content and no tool calls."""
+    if not hasattr(completion, "model_dump"):
+        return None, f"found {type(completion).__name__} {str(completion)[:80]!r}"
+    response = completion.model_dump(mode="json", exclude_unset=True)
+    choices = response.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict) \
+            or not isinstance(choices[0].get("message"), dict):
+        return None, f"its choices are {str(choices)[:80]!r}"
+    message = choices[0]["message"]
+    if not message.get("content") and not message.get("tool_calls"):
+        return response, f"the reply is empty (finish_reason {choices[0].get('finish_reason')!r}); not cached"
+    return response, None
 
 
 def _content(response: dict) -> str | None:
