@@ -188,10 +188,11 @@ def test_auto_settings_are_settled_from_the_run_head(tmp_path):
         ctx = Context(config, load_target("generic"), Policy(config), [InputFile(str(data))])
         return settle(ctx, active_stages(ctx)).config.stage_options["duplicates"]
 
-    assert settled() == {"shingle": "char5"}
-    assert settled(shingle="word3") == {"shingle": "word3"}
+    assert settled()["shingle"] == "char5" and settled()["boilerplate"]  # "ok", "q" recur in every head record
+    assert settled(shingle="word3")["shingle"] == "word3"
+    assert settled(shingle="word3", boilerplate="off") == {"shingle": "word3", "boilerplate": "off"}
     data.write_bytes(b"\n".join(chat(i, " ".join(["word"] * 80)) for i in range(100)) + b"\n")
-    assert settled() == {"shingle": "word2"}
+    assert settled()["shingle"] == "word2"
 
 
 def test_a_json_array_is_cut_at_element_starts(tmp_path):
