@@ -217,3 +217,21 @@ def test_decisions_outside_the_new_queue_stay_visible(tmp_path):
     assert row["status"] == "rejected" and row["queue"] == "earlier"
     assert store.keys(Filter(status="rejected")) == [audited[0]]
     assert audit_estimate(store)["decided"] == 0 and store.progress()["rejected"] == 1
+
+
+def test_every_record_check_rejects_is_queued_and_export_says_which_remain(tmp_path):
+    records = [_chat(i) for i in range(40)]
+    broken = [3, 17, 25, 31, 38]  # no assistant turn: an error, five of forty records, above a 5% fraction
+    for i in broken:
+        records[i] = {"messages": [{"role": "user", "content": f"Question number {i} about the product?"}]}
+    data, db = tmp_path / "data.jsonl", tmp_path / "review.sqlite"
+    _write(data, records)
+    summary = build_queue(str(data), db, fraction=0.05, audit=0.0)
+    store = Store(db)
+    queued = {row["pos"] for row in store.db.execute("SELECT pos FROM records WHERE queue IS NOT NULL")}
+    assert set(broken) <= queued and summary["queued"] >= len(broken)
+    first = store.neighbour(Filter(), None)
+    store.decide(first["key"], "rejected", 0, reason="no answer", reviewer="me")
+    store.close()
+    exported = export(db, tmp_path / "out.jsonl")
+    assert len(exported["kept_errors"]) == len(broken) - 1  # the four undecided ones, by their line in the export

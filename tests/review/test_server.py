@@ -83,7 +83,9 @@ def test_cli_queue_and_export(support, tmp_path):
     result = runner.invoke(main, ["review", "queue", str(support), "--db", str(db), "--fraction", "0.3"])
     assert result.exit_code == 0 and "20 records, 20 with judge scores" in result.output
     result = runner.invoke(main, ["review", "export", "--db", str(db), "--out", str(out)])
-    assert result.exit_code == 0 and "20 records written" in result.output and "no estimate" in result.output
+    # nothing decided yet: the export holds the records check rejects, says which, and exits 1
+    assert result.exit_code == 1 and "20 records written" in result.output and "no estimate" in result.output
+    assert "still have errors that check rejects" in result.output
     assert len(out.read_text().splitlines()) == 20
     again = runner.invoke(main, ["review", "export", "--db", str(db), "--out", str(out)])
     assert again.exit_code == 2 and "--force" in again.output

@@ -1,11 +1,12 @@
 """`ftdata review queue|serve|export`: people review the riskiest records on a local page."""
 
+import sys
 from pathlib import Path
 
 import click
 
 from ..config import load_config
-from ..errors import UsageError
+from ..errors import EXIT_FINDINGS, UsageError
 from ..printable import terminal
 from . import force_option, main
 
@@ -82,3 +83,8 @@ def export_command(db, out, target, force) -> None:
         accuracy = "n/a" if j["verdict_accuracy"] is None else f"{j['verdict_accuracy']:.0%} of {j['verdict_pairs']}"
         rho = "n/a" if j["spearman"] is None else f"{j['spearman']:.2f}"
         click.echo(f"judge: keep/discard verdicts agreed with people on {accuracy}; Spearman of score and decision {rho}")
+    if s["kept_errors"]:
+        lines = ", ".join(map(str, s["kept_errors"][:10])) + (", ..." if len(s["kept_errors"]) > 10 else "")
+        click.echo(f"{len(s['kept_errors'])} exported records still have errors that check rejects (lines {lines} of "
+                   f"{terminal(out)}): edit or reject them in `ftdata review serve`", err=True)
+        sys.exit(EXIT_FINDINGS)

@@ -31,9 +31,13 @@ def export(db: str | Path, out: str | Path, *, to: str = "jsonl", force: bool = 
     out = Path(out)
     claim_outputs([out], [str(db)], force)
     counts = {"written": 0, "edited": 0, "rejected": 0, "accepted": 0, "pending_in_queue": 0, "not_queued": 0}
+    with_errors = store.positions_with_errors()
+    kept_errors = []  # lines of the export holding a record check rejects, unedited (pending or accepted as is)
     with atomic_writer(out) as f:
         for row in store.present():
             status = row["status"]
+            if status in ("pending", "accepted") and row["pos"] in with_errors and to == "jsonl":
+                kept_errors.append(counts["written"] + 1)
             if row["queue"] is None:
                 counts["not_queued"] += 1
             elif status == "pending":
@@ -46,7 +50,7 @@ def export(db: str | Path, out: str | Path, *, to: str = "jsonl", force: bool = 
             elif status != "rejected":
                 f.write((row["edited"] if status == "edited" else row["original"]).encode() + b"\n")
                 counts["written"] += 1
-    summary = {"out": str(out), "to": to, **counts, "audit": audit_estimate(store), "judge": judge_agreement(store)}
+    summary = {"out": str(out), "to": to, **counts, "kept_errors": kept_errors, "audit": audit_estimate(store), "judge": judge_agreement(store)}
     store.close()
     return summary
 

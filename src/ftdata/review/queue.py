@@ -67,6 +67,7 @@ def build_queue(path: str, db: str | Path, *, fraction: float = 0.2, audit: floa
         report = check([InputFile(str(checked), source.split)], config, jobs=config.jobs or None)
     n = len(lengths)
     finding_risk = np.zeros(n)
+    has_error = np.zeros(n, bool)  # a record check rejects is always reviewed, whatever the fraction
     dataset_findings, rows = [], []
     for f in report.findings:
         if f.line is None:
@@ -74,6 +75,7 @@ def build_queue(path: str, db: str | Path, *, fraction: float = 0.2, audit: floa
                 dataset_findings.append({"code": f.code, "severity": f.severity, "message": f.message})
             continue
         pos = f.line - 1
+        has_error[pos] |= f.severity == "error"
         finding_risk[pos] = 1 - (1 - finding_risk[pos]) * (1 - finding_weight(f.code, f.severity))
         rows.append((pos, f.code, f.name, f.severity, f.field, f.message))
         if len(rows) >= _BATCH:
@@ -87,7 +89,7 @@ def build_queue(path: str, db: str | Path, *, fraction: float = 0.2, audit: floa
         signals.append((SIGNAL_WEIGHT["judge"], np.nan_to_num(judge_risk), judged))
     weight = sum(w * has for w, _, has in signals)
     risk = sum(w * r * has for w, r, has in signals) / weight
-    risk_keys, audit_keys = _select(store, risk, fraction, audit, seed)
+    risk_keys, audit_keys = _select(store, risk, has_error, fraction, audit, seed)
     _write_queue(store, risk, risk_keys, audit_keys)
     summary = {
         "input": str(path), "records": n, "queued": len(risk_keys), "audit": len(audit_keys),
@@ -156,14 +158,18 @@ def _order(keys: list[str], seed: int) -> np.ndarray:
     return np.fromiter((xxhash.xxh3_64_intdigest(prefix + k.encode()) for k in keys), np.uint64, len(keys))
 
 
-def _select(store: Store, risk: np.ndarray, fraction: float, audit: float, seed: int) -> tuple[list[int], list[int]]:
-    """Positions of the risk queue (riskiest first) and of the audit sample (in random order)."""
+def _select(store: Store, risk: np.ndarray, has_error: np.ndarray, fraction: float, audit: float,
+            seed: int) -> tuple[list[int], list[int]]:
+    """Positions of the risk queue (riskiest first) and of the audit sample (in random order). Every record
+    with an error is queued, beyond `fraction` if need be: left out, it would be exported as it is."""
     keys = [r[0] for r in store.db.execute("SELECT key FROM records WHERE pos IS NOT NULL ORDER BY pos")]
     n = len(keys)
     shuffle = _order(keys, seed)
     by_risk = np.lexsort((shuffle, -risk))
-    budget = math.ceil(fraction * n)
-    risky = [int(p) for p in by_risk[:budget] if risk[p] > 0]
+    budget = max(math.ceil(fraction * n), int(has_error.sum()))
+    risky = [int(p) for p in by_risk[has_error[by_risk]]]
+    risky += [int(p) for p in by_risk[~has_error[by_risk]][:budget - len(risky)] if risk[p] > 0]
+    risky.sort(key=lambda p: (-risk[p], shuffle[p]))
     rest = np.ones(n, bool)
     rest[risky] = False
     candidates = np.flatnonzero(rest)

@@ -116,6 +116,9 @@ class Store:
             raise UsageError(f"no record {key!r} in {self.path}")
         return row
 
+    def positions_with_errors(self) -> set[int]:
+        return {r[0] for r in self.db.execute("SELECT DISTINCT pos FROM findings WHERE severity = 'error'")}
+
     def findings(self, pos: int) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT code, name, severity, field, message FROM findings WHERE pos = ?", (pos,))
         return [dict(r) for r in rows]
