@@ -63,3 +63,13 @@ def test_local_image_paths_pass_generic_and_fail_hosted_apis(tmp_path):
 
 def test_legacy_function_turns_pass_generic(tmp_path):
     assert _codes(tmp_path, LEGACY_FUNCTION, "generic") == set()
+
+
+def test_generated_provenance_under_metadata_is_no_finding_but_together_refuses_it(tmp_path):
+    record = {"messages": [{"role": "user", "content": "q?"}, {"role": "assistant", "content": "a."}],
+              "metadata": {"provenance": {"recipe": "answers@1"}}}
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    generic = ftdata.check([path], config_from_table({"jobs": 1, "select": ["S", "P"]}, source="test"))
+    assert not [f for f in generic.findings if f.line is not None]
+    assert ("P019", "error") in _codes(tmp_path, record, "together")
