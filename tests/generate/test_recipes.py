@@ -86,3 +86,17 @@ def test_usage_errors_exit_2_with_one_line(tmp_path):
     for args, message in cases:
         result = runner.invoke(main, ["generate", *args, "--no-cache"])
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
+
+
+def test_prompt_records_without_a_usable_prompt_are_named_not_dropped_silently(tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"prompt": "ok?"}\nnot json\n{"text": "plain text"}\n{"prompt": ""}\n')
+    result = CliRunner().invoke(main, ["generate", "--recipe", "answers", "--prompts", str(prompts), "--out",
+                                       str(tmp_path / "out.jsonl"), "--model", "gpt-4o-mini", "--provider", "openai",
+                                       "--base-url", "http://127.0.0.1:9/v1", "--no-cache", "--dry-run",
+                                       "--output-format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["items"] == 1
+    assert [u.split(":")[1] for u in report["unread"]] == ["2", "3", "4"]
+    assert "F001" in report["unread"][0]

@@ -16,6 +16,7 @@ import orjson
 from ..config import load_config
 from ..errors import EXIT_FINDINGS, EXIT_OK, UsageError
 from ..outputs import atomic_writer, claim_outputs
+from ..printable import terminal
 from . import force_option, main
 
 # [tool.ftdata.generate] keys and their types; each is also a flag of the same name
@@ -154,6 +155,9 @@ def _summary(data: dict, out: str, rejected: str, max_cost: float | None) -> Non
                f"{calls.get('retries', 0)} retries; {calls.get('prompt_tokens', 0) + calls.get('completion_tokens', 0):,} "
                f"tokens{money}")
     click.echo(f"wrote {out} ({data['kept']}) and {rejected} ({data['rejected']})")
+    if data["unread"]:
+        shown = "; ".join(terminal(u) for u in data["unread"][:5]) + ("; ..." if len(data["unread"]) > 5 else "")
+        click.echo(f"{len(data['unread'])} input records had no usable prompt and were skipped: {shown}", err=True)
     if data["stopped_by_budget"]:
         click.echo(f"stopped at --max-cost ${max_cost}: {data['not_generated']} items not generated. To continue, run "
                    "the same command with a higher --max-cost and --force: calls already made come from the cache "

@@ -64,6 +64,7 @@ class GenerateReport:
     calls: dict[str, Any] = field(default_factory=dict)  # the client's RunStats of each step, summed
     estimate: dict[str, Any] = field(default_factory=dict)
     stopped_by_budget: bool = False
+    unread: list[str] = field(default_factory=list)  # prompt or seed records with no usable prompt: file:line: why
 
     @property
     def complete(self) -> bool:
@@ -76,7 +77,7 @@ class GenerateReport:
                 "yield": round(self.kept / self.generated, 4) if self.generated else None,
                 "cost_per_kept_usd": round(cost / self.kept, 6) if cost is not None and self.kept else None,
                 "reasons": dict(sorted(self.reasons.items())), "calls": self.calls, "estimate": self.estimate,
-                "stopped_by_budget": self.stopped_by_budget}
+                "stopped_by_budget": self.stopped_by_budget, "unread": self.unread}
 
 
 def generate(recipe: Recipe, client: LLMClient, out: str | Path, *, prompts: str | None = None,
@@ -94,8 +95,9 @@ def generate(recipe: Recipe, client: LLMClient, out: str | Path, *, prompts: str
     inputs = [p for p in (prompts, *seed_files, *against) if p]
     claim_outputs([out, *([Path(rejected)] if rejected else [])], inputs, force)
     schema_text, schema_obj = _schema(schema, recipe)
-    items = _items(recipe, prompts, list(seed_files), n, seed, schema_text)
-    report = GenerateReport(recipe=recipe.tag, model=client.model, items=len(items))
+    unread: list[str] = []
+    items = _items(recipe, prompts, list(seed_files), n, seed, schema_text, unread)
+    report = GenerateReport(recipe=recipe.tag, model=client.model, items=len(items), unread=unread)
     recipe = dataclasses.replace(recipe, steps=[
         dataclasses.replace(step, params={**step.params, **(params or {})},
                             allow_truncated=step.allow_truncated or keep_truncated) for step in recipe.steps])
@@ -152,13 +154,13 @@ def _schema(path: str | None, recipe: Recipe) -> tuple[str, dict | None]:
 
 
 def _items(recipe: Recipe, prompts: str | None, seed_files: list[str], n: int | None, seed: int,
-           schema_text: str) -> list[Item]:
+           schema_text: str, unread: list[str] | None = None) -> list[Item]:
     if recipe.source == "seeds":
         if not seed_files:
             raise UsageError(f"recipe {recipe.name} draws from seed examples: give --seed-file")
         if not n or n < 1:
             raise UsageError(f"recipe {recipe.name} makes --n new records: give --n (a positive number)")
-        pool = [s for path in seed_files for s in read_sources(path)]
+        pool = [s for path in seed_files for s in read_sources(path, unread)]
         items = []
         for number in range(n):
             rng = random.Random(f"{seed}:{number}")
@@ -169,7 +171,7 @@ def _items(recipe: Recipe, prompts: str | None, seed_files: list[str], n: int | 
     paths = [prompts] if prompts else seed_files
     if not paths:
         raise UsageError(f"recipe {recipe.name} needs prompts: give --prompts (or --seed-file)")
-    pool: list[Source] = [s for path in paths for s in read_sources(path)]
+    pool: list[Source] = [s for path in paths for s in read_sources(path, unread)]
     if n:
         pool = pool[:n]
     items = []

@@ -21,8 +21,9 @@ class Source:
     ref: str = ""  # file:line, for provenance
 
 
-def read_sources(path: str) -> list[Source]:
-    """Every record of `path` with a user prompt, in file order; a record without one is skipped."""
+def read_sources(path: str, skipped: list[str] | None = None) -> list[Source]:
+    """Every record of `path` with a user prompt, in file order; a record without one is skipped, and
+    named (`file:line: why`) in `skipped`."""
     check_readable(path)
     config = Config(select=["F", "S"])  # the parse and schema stages make the conversation, as in convert
     ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(path)])
@@ -33,10 +34,15 @@ def read_sources(path: str) -> list[Source]:
         if example.messages is None or not example.is_chat:
             if isinstance(data.get("prompt"), str) and data["prompt"].strip():  # a bare prompt line
                 sources.append(Source(data["prompt"].strip(), str(data.get("system") or ""), "", ref))
+            elif skipped is not None:
+                errors = [f"{f.code} {f.message}" for f in example.findings if f.severity == "error"]
+                skipped.append(f"{ref}: {errors[0] if errors else 'no prompt (a plain text or empty prompt)'}")
             continue
         prompt = example.prompt()
         users = [m.content for m in prompt if m.role == "user" and m.content.strip()]
         if not users:
+            if skipped is not None:
+                skipped.append(f"{ref}: no user turn with text")
             continue
         system = next((m.content for m in prompt if m.role == "system"), "")
         answer = "\n".join(m.content for m in example.answer() if m.role == "assistant")
