@@ -389,7 +389,8 @@ def test_convert_writes_values_exactly_or_reports_the_record(tmp_path_factory, m
     (folder / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     result = convert(folder / "in.jsonl", folder / "out.jsonl", "sharegpt")
     skipped = {s.line for s in result.skipped}
-    written = iter((folder / "out.jsonl").read_text().splitlines())
+    # JSON Lines ends records at b"\n" only: str.splitlines would also cut at U+0085 or U+2028 inside a string
+    written = iter((folder / "out.jsonl").read_bytes().splitlines())
     for line, meta in enumerate(metas, 1):
         exact = _exact(meta)
         if line in skipped:
