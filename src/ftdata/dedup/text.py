@@ -112,8 +112,15 @@ def answer_text(example: Example) -> str:
 
 
 def prompt_text(example: Example, images: list[str] | None = None) -> str:
+    """What the model is given: the turns before the answer, with the images and the declared tools (the same
+    request offered other tools is another prompt). Empty for preference pairs and KTO records, which repeat
+    a prompt by design, one record per answer judged."""
+    if example.is_preference or example.label is not None:
+        return ""
     parts = _turns(example.prompt())
     images = image_ids(example) if images is None else images
     if parts and images:
         parts.append("images: " + " ".join(images))
+    if parts and example.tools:
+        parts.append("tools: " + orjson.dumps(example.tools, default=str).decode())
     return "\n".join(parts)
