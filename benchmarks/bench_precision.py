@@ -20,7 +20,6 @@ Run: PYTHONPATH=src python benchmarks/bench_precision.py [--out benchmarks/resul
 import argparse
 import hashlib
 import json
-import math
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 import ftdata
 from ftdata import Ref
 from ftdata.config import Config, Policy, config_from_table
+from ftdata.review.stats import wilson  # the same interval the review export reports
 from ftdata.stages.base import Context, InputFile
 from ftdata.stages.read import ReadStage
 from ftdata.targets import load_target
@@ -203,16 +203,6 @@ def stratified_sample(items: list[Flagged], size: int) -> list[Flagged]:
         sample.extend(q[depth] for q in queues if depth < len(q) and len(sample) < size)
         depth += 1
     return sample
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a proportion (95% for z = 1.96); (0, 1) when n is 0."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass
