@@ -301,7 +301,7 @@ def main() -> int:
                           cwd=Path(__file__).parent).stdout.strip()
     out = [f"Rule precision on {len(files)} real public files (../shared/data/realworld and ../shared/data), "
            f"ftdata at {head or 'unknown commit'}, default settings.",
-           f"Targets: generic for every file, plus natural targets: "
+           "Targets: generic for every file, plus natural targets: "
            + ", ".join(f"{name.split('__')[0]} {'/'.join(t)}" for name, t in sorted(TARGETS.items())) + ".",
            f"Verdicts: {VERDICTS.name} ({len(verdicts)} labelled fingerprints). Sample: up to {PER_RULE} flagged "
            "records per rule and severity, round-robin across files.",
