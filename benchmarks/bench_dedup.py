@@ -19,7 +19,7 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 sys.path.insert(0, str(Path(__file__).parent))
 from planted import pair_scores, planted_chats, planted_corpus  # noqa: E402
 
-from ftdata.dedup import DEFAULT_THRESHOLD, NearDuplicateIndex, normalise  # noqa: E402
+from ftdata.dedup import DEFAULT_THRESHOLD, normalise  # noqa: E402
 from ftdata.dedup.dataset import DuplicateFinder  # noqa: E402
 
 # ../shared/data from the repository root, or the folder given as the first argument

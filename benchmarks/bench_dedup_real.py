@@ -11,7 +11,6 @@ Run: PYTHONPATH=src python benchmarks/bench_dedup_real.py [--show] [--out benchm
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import xxhash

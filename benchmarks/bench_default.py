@@ -141,7 +141,7 @@ def stage_table(path: Path, name: str, rounds: int) -> None:
     print(f"{name}: {records:,} records, {size_mb:.1f} MB; best of {rounds} interleaved rounds")
     print(f"  floor (orjson parse + cl100k over each distinct string once, 1 process) {best_floor:7.2f} s")
     cores = len(os.sched_getaffinity(0))
-    for how, times in ((f"ftdata check, --jobs 1 (whole command)", j1),
+    for how, times in (("ftdata check, --jobs 1 (whole command)", j1),
                        (f"ftdata check, {cores} workers (whole command)", j0)):
         print(f"  {how:<72} {min(times):7.2f} s  {min(times) / best_floor:5.2f}x the floor")
     total = best["total"]

@@ -286,7 +286,7 @@ _DUMMY_MAILBOX = re.compile(r"(?:[a-z]|[a-z]{1,3}\d*|user\w*|username|test\w*|ex
 
 def _digit_run(digits: str, length: int = 4) -> bool:
     """Four or more digits counting up or down (234-567-8901, 987-654-3210, 888-123-4567): a made-up number."""
-    run = 1
+    run, last = 1, None
     for a, b in zip(digits, digits[1:]):
         step = (int(b) - int(a)) % 10
         run = run + 1 if step in (1, 9) and (run == 1 or step == last) else 1
