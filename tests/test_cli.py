@@ -221,3 +221,15 @@ def test_convert_never_passes_escapes_from_file_names_to_the_terminal(tmp_path):
     err = result.stderr.decode()
     assert "Traceback" not in err and "\x1b" not in err and "\x07" not in err
     assert "in\\x1b[2Jput.jsonl:2: not written" in err and "out\\x1b]0;x\\x07.jsonl" in err
+
+
+def test_dedup_and_split_never_pass_escapes_from_file_names_to_the_terminal(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"question {i}?"},
+                                                       {"role": "assistant", "content": f"answer {i}."}]}) + "\n"
+                              for i in range(10)))
+    for args in (["dedup", str(source), "--out", str(tmp_path / "kept\x1b[2J.jsonl")],
+                 ["split", str(source), "--val", "0.2", "--out-dir", str(tmp_path / "parts\x1b[2J")]):
+        result = subprocess.run([sys.executable, "-m", "ftdata", *args], capture_output=True, timeout=120)
+        printed = result.stdout.decode() + result.stderr.decode()
+        assert "Traceback" not in printed and "\x1b" not in printed and "\\x1b[2J" in printed, (args, printed)

@@ -11,7 +11,7 @@ from ..config import Config, load_config
 from ..errors import EXIT_OK
 from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import check
-from ..printable import json_bytes, printable
+from ..printable import json_bytes, terminal
 from . import force_option, main
 
 
@@ -52,7 +52,7 @@ def dedup_command(source, out, report_path, rejected, threshold, shingle, keep, 
         with atomic_writer(Path(report_path)) as f:
             f.write(json_bytes(listing, orjson.OPT_INDENT_2) + b"\n")
     kept = report.records - report.rejected_records
-    click.echo(f"{report.records} records: {kept} kept in {printable(out)}, {report.rejected_records} removed "
+    click.echo(f"{report.records} records: {kept} kept in {terminal(out)}, {report.rejected_records} removed "
                f"({stats.get('exact_clusters', 0)} exact and {stats.get('near_clusters', 0)} near-duplicate clusters)",
                err=True)
     for finding in report.findings:

@@ -18,7 +18,7 @@ from ..config import Policy, load_config
 from ..dedup.split import TRAIN, assign_splits
 from ..errors import UsageError
 from ..outputs import atomic_writer, claim_outputs, jsonl_line
-from ..printable import printable
+from ..printable import terminal
 from ..shards import HEAD_RECORDS, settle
 from ..stages.base import Context, InputFile
 from ..stages.duplicates import DuplicatesStage
@@ -117,6 +117,6 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     counts = Counter(splits)
     total = len(splits) or 1
     for n, name in enumerate(NAMES):
-        click.echo(f"{printable(str(paths[n]))}: {counts[n]} records ({counts[n] / total:.1%})", err=True)
+        click.echo(f"{terminal(str(paths[n]))}: {counts[n]} records ({counts[n] / total:.1%})", err=True)
     click.echo(f"{len(clusters)} duplicate clusters kept whole, {len(resolution.removals)} records in them "
                f"beyond the first; seed {seed}", err=True)
