@@ -15,13 +15,13 @@
 
 import dataclasses
 import fnmatch
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import catalogue
 from .errors import UsageError
+from .resources import read_toml
 
 _TOP_LEVEL = {
     "target", "select", "extend-select", "ignore", "severity", "per-file-ignores", "strict",
@@ -61,7 +61,7 @@ def find_config_file(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "ftdata" in _read_toml(candidate).get("tool", {}):
+        if candidate.is_file() and "ftdata" in read_toml(candidate, "config").get("tool", {}):
             return candidate
     return None
 
@@ -71,7 +71,7 @@ def load_config(path: Path | None = None, start: Path | None = None) -> Config:
     path = path or find_config_file((start or Path.cwd()).resolve())
     if path is None:
         return Config()
-    table = _read_toml(path)
+    table = read_toml(path, "config")
     if path.name == "pyproject.toml":
         table = table.get("tool", {}).get("ftdata", {})
     return config_from_table(table, source=str(path))
@@ -158,16 +158,6 @@ def _validate(config: Config, source: str) -> None:
         catalogue.lookup(key)
         if level not in catalogue.SEVERITIES:
             raise UsageError(f"{source}: severity of {key} must be one of {', '.join(catalogue.SEVERITIES)}, not {level!r}")
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read config: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: invalid TOML: {e}") from None
 
 
 class Policy:

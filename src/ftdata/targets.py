@@ -5,13 +5,12 @@ A profile names its sources and the date they were read. `extends` inherits from
 `--target` takes a profile name or the path of a user's own TOML file.
 """
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .resources import rules_dir
+from .resources import read_toml, rules_dir
 
 _META = {"name", "extends", "description", "source", "checked"}
 
@@ -56,13 +55,7 @@ def _resolve(name_or_path: str, seen: tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"unknown target {name_or_path!r}; known: {', '.join(available())} (or a .toml path)")
     if str(path) in seen:
         raise UsageError(f"target {path} extends itself through {' -> '.join(seen)}")
-    try:
-        with path.open("rb") as f:
-            table = tomllib.load(f)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read target: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: invalid TOML: {e}") from None
+    table = read_toml(path, "target")
     table.setdefault("name", path.stem)
     parent = table.get("extends")
     if parent is None:

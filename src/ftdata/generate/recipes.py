@@ -8,7 +8,6 @@ renders the training record from the same variables. A message whose text render
 (an optional system prompt). `extends = "answers"` starts from another recipe and replaces what it sets.
 """
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import jinja2
 
 from ..errors import UsageError
-from ..resources import rules_dir
+from ..resources import read_toml, rules_dir
 
 PARSERS = ("text", "line", "json")
 SOURCES = ("prompts", "seeds")
@@ -73,13 +72,7 @@ def _table(name_or_path: str, seen: set[str]) -> tuple[dict, str]:
         if not path.is_file():
             raise UsageError(f"unknown recipe {name_or_path!r}; shipped: {', '.join(builtin_recipes())}, "
                              "or a path to a .toml recipe")
-    try:
-        with path.open("rb") as f:
-            table = tomllib.load(f)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read recipe: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: invalid TOML: {e}") from None
+    table = read_toml(path, "recipe")
     if "extends" in table:
         base = table["extends"]
         if base in seen:

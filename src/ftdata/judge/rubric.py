@@ -10,7 +10,6 @@ never a guessed score.
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import orjson
 from .. import formats
 from ..errors import UsageError
 from ..records import Example, Message
-from ..resources import rules_dir
+from ..resources import read_toml, rules_dir
 
 SCALE = range(1, 6)
 RATIONALE_CHARS = 400
@@ -81,10 +80,7 @@ def load_rubric(name_or_path: str, *, schema: str | Path | None = None, profile:
         path = rules_dir() / "rubrics" / f"{name_or_path}.toml"
         if not path.is_file():
             raise UsageError(f"unknown rubric {name_or_path!r}; known: {', '.join(available())} (or a .toml path)")
-    try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise UsageError(f"{path}: not a readable rubric: {e}") from None
+    table = read_toml(path, "rubric")
     try:
         dimensions = tuple(_dimension(d, path) for d in table["dimensions"])
         instructions = str(table["instructions"])

@@ -5,11 +5,10 @@ list compiles to one case-insensitive regular expression.
 """
 
 import re
-import tomllib
 from functools import cache
 
 from ..errors import UsageError
-from ..resources import rules_dir
+from ..resources import read_toml, rules_dir
 
 FILE = "phrases/quality.toml"
 # Around a whole-text phrase: quotes, brackets and closing punctuation ('"N/A."', '（无）').
@@ -19,12 +18,7 @@ _EDGE_CLOSE = r"""[\s"'`)\]>.。！!）】」]*"""
 
 @cache
 def _lists() -> dict:
-    path = rules_dir() / FILE
-    try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise UsageError(f"{path}: cannot read the phrase lists: {e}") from None
+    return read_toml(rules_dir() / FILE, "the phrase lists")
 
 
 @cache
