@@ -60,15 +60,21 @@ def test_self_instruct_draws_are_fixed_by_the_seed(tmp_path):
     assert all(len(set(examples)) == 3 for examples in first)
 
 
-def test_dry_run_estimates_without_calling(tmp_path):
+def _dry_run(tmp_path, recipe: str, prompts_text: str, *options: str) -> dict:
+    """The JSON report of a --dry-run over these prompt lines (nothing listens at the base URL)."""
     prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text('{"prompt": "What is two plus two?"}\n{"prompt": "Name a colour."}\n')
-    result = CliRunner().invoke(main, ["generate", "--recipe", "evolve", "--prompts", str(prompts), "--out",
+    prompts.write_text(prompts_text)
+    result = CliRunner().invoke(main, ["generate", "--recipe", recipe, "--prompts", str(prompts), "--out",
                                        str(tmp_path / "out.jsonl"), "--model", "gpt-4o-mini", "--provider", "openai",
                                        "--base-url", "http://127.0.0.1:9/v1", "--no-cache", "--dry-run",
-                                       "-p", "max_tokens=100", "--output-format", "json"])
+                                       *options, "--output-format", "json"])
     assert result.exit_code == 0, result.output
-    estimate = json.loads(result.output)["estimate"]
+    return json.loads(result.output)
+
+
+def test_dry_run_estimates_without_calling(tmp_path):
+    estimate = _dry_run(tmp_path, "evolve", '{"prompt": "What is two plus two?"}\n{"prompt": "Name a colour."}\n',
+                        "-p", "max_tokens=100")["estimate"]
     assert estimate["calls"] == 4 and estimate["max_completion_tokens"] == 400 and estimate["approximate"]
     assert estimate["cost_usd_high"] > 0
     assert not (tmp_path / "out.jsonl").exists()
@@ -89,14 +95,7 @@ def test_usage_errors_exit_2_with_one_line(tmp_path):
 
 
 def test_prompt_records_without_a_usable_prompt_are_named_not_dropped_silently(tmp_path):
-    prompts = tmp_path / "prompts.jsonl"
-    prompts.write_text('{"prompt": "ok?"}\nnot json\n{"text": "plain text"}\n{"prompt": ""}\n')
-    result = CliRunner().invoke(main, ["generate", "--recipe", "answers", "--prompts", str(prompts), "--out",
-                                       str(tmp_path / "out.jsonl"), "--model", "gpt-4o-mini", "--provider", "openai",
-                                       "--base-url", "http://127.0.0.1:9/v1", "--no-cache", "--dry-run",
-                                       "--output-format", "json"])
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = _dry_run(tmp_path, "answers", '{"prompt": "ok?"}\nnot json\n{"text": "plain text"}\n{"prompt": ""}\n')
     assert report["items"] == 1
     assert [u.split(":")[1] for u in report["unread"]] == ["2", "3", "4"]
     assert "F001" in report["unread"][0]
