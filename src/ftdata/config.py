@@ -25,7 +25,7 @@ from .resources import read_toml
 
 _TOP_LEVEL = {
     "target", "select", "extend-select", "ignore", "severity", "per-file-ignores", "strict",
-    "format", "model", "tokenizer", "jobs", "shard-bytes",
+    "format", "model", "tokenizer", "jobs", "shard-bytes", "batch-size",
 }
 # tables for commands rather than stages ([tool.ftdata.generate]): read and checked by their command
 _COMMAND_TABLES = {"generate"}
@@ -46,6 +46,7 @@ class Config:
     stage_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     jobs: int = 0  # worker processes; 0: one per core (at most 8)
     shard_bytes: int = 16 << 20  # the largest shard a worker gets (see ftdata.shards)
+    batch_size: int = 4096  # records that go through the stages together (see ftdata.shards.check_shard)
     source: str | None = None  # the file the settings came from, for error messages
     command_options: dict[str, dict[str, Any]] = field(default_factory=dict)  # [tool.ftdata.<command>]
 
@@ -145,7 +146,7 @@ def check_stage_options(stage_options: dict[str, dict[str, Any]]) -> None:
 
 
 def _validate(config: Config, source: str) -> None:
-    for key, least in (("jobs", 0), ("shard_bytes", 1)):
+    for key, least in (("jobs", 0), ("shard_bytes", 1), ("batch_size", 1)):
         value = getattr(config, key)
         if not isinstance(value, int) or isinstance(value, bool) or value < least:
             raise UsageError(f"{source}: {key.replace('_', '-')} must be a whole number of at least {least}, not {value!r}")

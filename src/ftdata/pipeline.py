@@ -1,7 +1,7 @@
 """`check()`: one streaming pass of every stage over every input, then the outputs.
 
-The inputs are cut into shards (`ftdata.shards`). In a shard the read stage yields records and each
-goes through every stage before the next is read, so one record is in flight at a time. With several
+The inputs are cut into shards (`ftdata.shards`). In a shard the read stage yields records, and each
+batch of them goes through every stage before the next is read, so one batch is in flight at a time. With several
 cores, worker processes check shards at the same time and this process merges
 their stages' states in input order. Dataset-level findings arrive from `finish()` after the pass;
 only then is it known which records are rejected, so outputs are routed from the shards' spools.

@@ -11,7 +11,7 @@ indices stay unique and grow in input order without knowing how many records cam
 import dataclasses
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice, takewhile
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 
 from .findings import Findings
 from .outputs import Spool
-from .records import Finding
+from .records import Example, Finding
 from .stages import STAGES
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.parse import ParseStage
@@ -30,7 +30,7 @@ HEAD_RECORDS = 4096  # the first records of a run, from which stages settle "aut
 _SMALLEST_SHARD = 1 << 20
 _SHARDS_PER_WORKER = 4
 _INDEX_BITS = 40
-_PROGRESS_EVERY = 4096
+BATCH_BYTES = 16 << 20  # a batch closes at this many bytes of records, whatever its count
 
 
 # (phase, what: an input path or a stage name, done, total or None): "cutting" and "checking" count bytes of
@@ -149,27 +149,30 @@ def settle(ctx: Context, stages: list[type[Stage]]) -> Context:
 
 def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
                 progress: Progress | None = None, sink: Findings | None = None) -> ShardResult:
-    """Every record of the shard through every stage's `check`; `stages[0]` is the reader.
+    """Every record of the shard through every stage; `stages[0]` is the reader.
 
-    Findings, the reader's loose ones (blank lines, a BOM, a broken array) too, go to `sink` as they are
-    found when one is given (a shard can hold more findings than memory: a file of blank lines), else
-    into the result. The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
+    Records go through the stages in batches (`batch-size` records, fewer when they are large): each stage
+    checks the whole batch (`Stage.check_batch`) before the next stage does, so that a stage can work over
+    columns at once. Findings, the reader's loose ones (blank lines, a BOM, a broken array) too, go to
+    `sink` as they are found when one is given (a shard can hold more findings than memory: a file of
+    blank lines), else into the result; their report order does not depend on the batches (`Findings`
+    sorts them). The stages' states are left in them (the caller takes `shard_state()` when it needs them)."""
     reader, *checks = stages
     findings: list[Finding] | Findings = [] if sink is None else sink
     reader.loose = findings  # as they are found: a flood of blank lines between two records is not held
     records = 0
     spool = Spool(spool_path) if spool_path else None
     try:
-        for example in reader.records(shard):  # each record through every stage, as chained `run`s would
-            records += 1
+        for batch in batches(reader.records(shard), reader.ctx.config.batch_size):
             for stage in checks:
-                for problem in stage.check(example):
-                    stage.add(example, problem)
-            if example.findings:
-                findings.extend(example.findings)
-            if spool is not None:
-                spool.add(example)
-            if progress and records % _PROGRESS_EVERY == 0:
+                stage.check_all(batch)
+            for example in batch:
+                if example.findings:
+                    findings.extend(example.findings)
+                if spool is not None:
+                    spool.add(example)
+            records += len(batch)
+            if progress:
                 progress("checking", shard.source.path, reader.bytes_read, input_bytes(shard.source.path))
         if progress:
             progress("checking", shard.source.path, reader.bytes_read, input_bytes(shard.source.path))
@@ -178,6 +181,21 @@ def check_shard(shard: Shard, stages: list[Stage], spool_path: Path | None,
         if spool is not None:
             spool.close()
     return ShardResult(shard, records, reader.bytes_read, findings if sink is None else [], {}, {}, spool_path)
+
+
+def batches(examples: Iterable[Example], size: int) -> Iterator[list[Example]]:
+    """Consecutive records, `size` to a batch or fewer where they hold over BATCH_BYTES (a batch of huge
+    records would hold them all at once)."""
+    batch: list[Example] = []
+    held = 0
+    for example in examples:
+        batch.append(example)
+        held += len(example.raw)
+        if len(batch) >= size or held >= BATCH_BYTES:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 # A worker process's run-wide settings, set once when the pool starts it.

@@ -1,7 +1,9 @@
 """The stage contract: a stage decides, the base counts and records.
 
 A stage is one file with one job. Record-level stages implement `check(example)` and yield
-`Problem`s; dataset-level stages remember what they need (compactly) as records stream past and
+`Problem`s; a stage that can work over many records at once (regexes over a column of texts in native
+code) implements `check_batch(examples)` as well, which must find exactly what `check` finds record by
+record (records move through a run in batches: `ftdata.shards.check_shard`). Dataset-level stages remember what they need (compactly) as records stream past and
 yield their findings from `finish()`, naming the records they concern by `Ref`. The base turns
 problems into `Finding`s with the severity the policy gives, drops disabled ones, and keeps counts.
 Stages never print, route or write files: the pipeline does.
@@ -17,7 +19,7 @@ import dataclasses
 import types
 import typing
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -115,6 +117,20 @@ class Stage:
 
     def check(self, example: Example) -> Iterable[Problem]:
         return ()
+
+    def check_batch(self, examples: Sequence[Example]) -> Iterable[tuple[Example, Problem]]:
+        """The problems of consecutive records (in input order) as (record, problem) pairs: for each record,
+        what `check` yields for it, in the same order (pairs of different records may interleave). Batches
+        come in input order, so state kept across records sees them as `check` would. The default asks
+        `check` record by record; a stage overrides it to do its work over the batch's columns at once."""
+        for example in examples:
+            for problem in self.check(example):
+                yield example, problem
+
+    def check_all(self, examples: Sequence[Example]) -> None:
+        """Check a batch: the stage decides (`check_batch`), this counts and records."""
+        for example, problem in self.check_batch(examples):
+            self.add(example, problem)
 
     def finish(self) -> Iterable[tuple[Ref | None, Problem]]:
         """Findings that need the whole dataset: (the record or None for the dataset, problem)."""
