@@ -32,6 +32,7 @@ READ = {
     "trl-implicit-preference.jsonl": "trl-implicit-preference",
     "kto.jsonl": "kto",
     "cohere-chat.jsonl": "cohere-chat",
+    "functionary.jsonl": "functionary",
     "gemini.jsonl": "gemini",
     "vertex-legacy.jsonl": "vertex-legacy",
     "stack-exchange-paired.json": "stack-exchange-paired",
@@ -257,6 +258,7 @@ REAL_LAYOUTS = {
     "growigh-fine-tune__t.jsonl": (67, {"openai-chat": 67}, {"F013": 1}),
     "axolotl__conversation.missingturns.json": (1, {"sharegpt": 1}, {"F013": 1}),
     "openpipe__train.jsonl": (1, {}, {"F002": 1}),
+    "functionary__test_case_vision.json": (1, {"functionary": 1}, {"F013": 1}),
 }
 
 

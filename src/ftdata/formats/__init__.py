@@ -2,7 +2,8 @@
 
 Each format is a `Format` object in one of this package's modules. Detection tries them in
 `DETECTION_ORDER`: the most specific key signature first (a preference pair before a chat, KTO before
-prompt/completion, Cohere's roles before OpenAI's). Layouts recognised but not read are in `layouts`.
+prompt/completion, Cohere's roles and functionary's conventions before OpenAI's). Layouts recognised but
+not read are in `layouts`.
 """
 
 from collections.abc import Iterable
@@ -12,6 +13,7 @@ from ..records import Example
 from .base import Format
 from .alpaca import ALPACA
 from .cohere import COHERE_CHAT
+from .functionary import FUNCTIONARY
 from .gemini import GEMINI, VERTEX_LEGACY
 from .openai import OPENAI_CHAT, OPENAI_PREFERENCE
 from .paired import STACK_EXCHANGE_PAIRED
@@ -26,6 +28,7 @@ DETECTION_ORDER: tuple[Format, ...] = (
     TRL_IMPLICIT_PREFERENCE,
     STACK_EXCHANGE_PAIRED,
     COHERE_CHAT,
+    FUNCTIONARY,
     OPENAI_CHAT,
     SHAREGPT,
     GEMINI,

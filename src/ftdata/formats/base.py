@@ -19,6 +19,9 @@ class Format:
     preference: bool = False
     # A test on the values, for a format whose keys another format shares (Cohere's `messages`)
     match: Callable[[dict], bool] | None = None
+    # The format whose records this one's trainer also reads (functionary reads plain OpenAI chat records):
+    # records of the two may share a file
+    dialect_of: str | None = None
 
 
 def text_of(content: Any) -> tuple[str, list[str]]:

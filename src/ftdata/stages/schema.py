@@ -47,7 +47,7 @@ class SchemaStage(Stage):
         if example.file not in self.file_format:
             self.file_format[example.file] = self._head(example) or (fmt.name, example.line)
         first, line = self.file_format[example.file]
-        if fmt.name != first:
+        if fmt.name != first and _family(fmt.name) != _family(first):
             yield Problem("S002", f"this record is {fmt.name} but the file is {first} (from line {line}); "
                                   "providers expect one format per file")
         example.format = fmt.name
@@ -91,3 +91,8 @@ class SchemaStage(Stage):
     def merge(self, state: dict[str, Counter[str]]) -> None:
         for file, counts in state.items():
             self.per_file.setdefault(file, Counter()).update(counts)
+
+
+def _family(name: str) -> str:
+    """The format a file of `name` records may mix with: a dialect's records share a file with its base's."""
+    return formats.get(name).dialect_of or name
