@@ -60,7 +60,7 @@ def serve(port: int, model: Path, parallel: int = 2, ctx: int = 2048):
         raise InputError('the local server needs xllamacpp: pip install "ftdata[local]"') from None
     params = xllamacpp.CommonParams()
     params.model.path = str(model)
-    params.model_alias = MODEL_NAME
+    params.model_alias = {MODEL_NAME}  # a set of names: a bare string would be taken as a set of its letters
     params.n_ctx = ctx * parallel  # the context is shared among the parallel slots
     params.n_parallel = parallel
     params.cpuparams.n_threads = 1  # more threads made it 10-100x slower on a shared 2-core machine
