@@ -79,7 +79,45 @@ def test_gzip_parquet_and_oversized_lines(tmp_path):
     config = Config(select=["F", "S", "P"], stage_options={"read": {"max-record-bytes": 1000}})
     report = ftdata.check([big], config, rejected=tmp_path / "r.jsonl")
     assert [(f.code, f.line) for f in report.findings] == [("F007", 2)]
-    assert json.loads((tmp_path / "r.jsonl").read_text())["text"] is None
+    entry = json.loads((tmp_path / "r.jsonl").read_text())  # where it is, not its text
+    start = len(GOOD) + 1
+    assert entry["line"] == 2 and entry["bytes"] == {"start": start, "end": start + 5012} and "text" not in entry
+    assert big.read_bytes()[entry["bytes"]["start"]:entry["bytes"]["end"]] == b'{"text": "' + b"x" * 5000 + b'"}'
+
+
+def test_an_oversized_record_whose_error_is_ignored_is_copied_whole(tmp_path):
+    """With F007 ignored, a record too large to load is a record still: the clean output and split's outputs
+    copy its bytes from the input (never an empty line), a .gz too; standard input cannot be read again."""
+    import gzip
+    import subprocess
+    import sys
+
+    big_record = b'{"text": "' + b"x" * 5000 + b'"}'
+    records = [GOOD.replace(b"Hello", b"Hello %d" % n) for n in range(30)]
+    records[10:10] = [big_record]
+    data = b"\n".join(records[:20]) + b"\r\n" + b"\n".join(records[20:])  # no final newline, one CRLF
+    (tmp_path / "in.jsonl").write_bytes(data)
+    (tmp_path / "in.jsonl.gz").write_bytes(gzip.compress(data))
+    limit = {"read": {"max-record-bytes": 1000}}
+    for name in ("in.jsonl", "in.jsonl.gz"):
+        clean = tmp_path / f"clean-{name}.jsonl"
+        report = ftdata.check([tmp_path / name], Config(select=["F"], ignore=["F007"], stage_options=limit), clean=clean)
+        assert report.records == 31 and not report.findings
+        assert clean.read_bytes() == b"\n".join(records) + b"\n"
+
+    ftdata_cli = [sys.executable, "-m", "ftdata"]
+    piped = subprocess.run([*ftdata_cli, "check", "-", "--ignore", "F007", "-o", "read.max-record-bytes=1000",
+                            "--clean", str(tmp_path / "piped.jsonl")], input=data, capture_output=True)
+    assert piped.returncode == 2 and b"<stdin>:11:" in piped.stderr and b"Traceback" not in piped.stderr
+    assert not (tmp_path / "piped.jsonl").exists()
+
+    (tmp_path / "limit.toml").write_text("[read]\nmax-record-bytes = 1000\n")
+    split = subprocess.run([*ftdata_cli, "split", str(tmp_path / "in.jsonl"), "--config", str(tmp_path / "limit.toml"),
+                            "--out-dir", str(tmp_path / "split")], capture_output=True)
+    assert split.returncode == 0, split.stderr
+    written = [line for part in ("train", "val", "test")
+               for line in (tmp_path / "split" / f"in.{part}.jsonl").read_bytes().split(b"\n")[:-1]]
+    assert sorted(written) == sorted(records)
 
 
 def test_lines_longer_than_a_read_chunk(tmp_path):

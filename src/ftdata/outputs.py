@@ -18,6 +18,7 @@ read, each exactly once.
 
 import atexit
 import base64
+import gzip
 import os
 import re
 import stat
@@ -34,7 +35,10 @@ from .printable import json_bytes
 from .records import Example, Finding
 from .temporaries import create_locked, held, log
 
-_HEADER = struct.Struct("<QQI")  # index, line, length of raw bytes
+_HEADER = struct.Struct("<QQI")  # index, line, length of raw bytes (or _NOT_LOADED, and a _SPAN follows)
+_NOT_LOADED = 0xFFFFFFFF  # a record too large to load: its place in the input, not its bytes
+_SPAN = struct.Struct("<QQ")
+_CHUNK = 1 << 20
 _PART = ".ftdata-part"
 _LINE_BREAK = re.compile(rb"[ \t]*\r?\n[ \t\r\n]*")
 
@@ -209,6 +213,34 @@ def jsonl_line(raw: bytes) -> bytes:
     return (raw if b"\n" not in raw else _LINE_BREAK.sub(b" ", raw)) + b"\n"
 
 
+def write_record(out: _Writer, source: str, line: int, raw: bytes, not_loaded: tuple[int, int] | None,
+                 *, as_line: bool = True) -> None:
+    """A record's bytes into an output (as one JSON Lines line unless `as_line` is False). A record too
+    large to load (its `not_loaded` span) is copied from its input a chunk at a time."""
+    if not_loaded is None:
+        out.write(jsonl_line(raw) if as_line else raw)
+        return
+    if source == "-":
+        raise InputError(f"<stdin>:{line}: the record of {not_loaded[1] - not_loaded[0]:,} bytes is over the size "
+                         "limit and standard input cannot be read again to copy it to the output; pass the file, or "
+                         "raise the limit (-o read.max-record-bytes=N)")
+    start, end = not_loaded
+    try:
+        with open(source, "rb") as file, (gzip.GzipFile(fileobj=file) if source.endswith(".gz") else file) as stream:
+            stream.seek(start)  # a .gz decompresses up to it, a chunk at a time
+            left = end - start
+            while left:
+                chunk = stream.read(min(_CHUNK, left))
+                if not chunk:
+                    raise InputError(f"{source}:{line}: the file ended before byte {end:,}: it changed during the run")
+                left -= len(chunk)
+                out.write(chunk if left else chunk.removesuffix(b"\r"))
+    except OSError as e:
+        raise InputError(f"{source}: read failed: {e.strerror or e}") from None
+    if as_line:
+        out.write(b"\n")
+
+
 class Spool:
     """A shard's records' bytes in reading order, in a file of the run's temporary folder."""
 
@@ -221,6 +253,10 @@ class Spool:
 
     def add(self, example: Example) -> None:
         try:
+            if example.not_loaded:
+                self.file.write(_HEADER.pack(example.index, example.line, _NOT_LOADED))
+                self.file.write(_SPAN.pack(*example.not_loaded))
+                return
             self.file.write(_HEADER.pack(example.index, example.line, len(example.raw)))
             self.file.write(example.raw)
         except OSError as e:
@@ -238,12 +274,16 @@ def _temporary_error(path: Path, error: OSError) -> InputError:
                       "(set TMPDIR to a folder with room)")
 
 
-def _spooled(path: Path) -> Iterator[tuple[int, int, bytes]]:
+def _spooled(path: Path) -> Iterator[tuple[int, int, bytes, tuple[int, int] | None]]:
+    """(index, line, bytes, span in the input of a record not loaded) of each spooled record."""
     with open(path, "rb") as f:
         read = f.read
         while header := read(_HEADER.size):
             index, line, size = _HEADER.unpack(header)
-            yield index, line, read(size)
+            if size == _NOT_LOADED:
+                yield index, line, b"", _SPAN.unpack(read(_SPAN.size))
+            else:
+                yield index, line, read(size), None
 
 
 def route(spools: list[tuple[str, Path]], rejections: Iterator[tuple[int, list[Finding]]],
@@ -255,13 +295,13 @@ def route(spools: list[tuple[str, Path]], rejections: Iterator[tuple[int, list[F
     written = 0
     with _Outputs(clean or {}, rejected) as outputs:
         for source, spool in spools:
-            for index, line, raw in _spooled(spool):
+            for index, line, raw, not_loaded in _spooled(spool):
                 written += 1
                 if upcoming is not None and upcoming[0] == index:
-                    outputs.reject(source, line, raw, upcoming[1])
+                    outputs.reject(source, line, raw, not_loaded, upcoming[1])
                     upcoming = next(rejections, None)
                 else:
-                    outputs.clean(source, raw)
+                    outputs.clean(source, line, raw, not_loaded)
                 if progress and written % 4096 == 0:
                     progress(written)
         if progress:
@@ -288,25 +328,27 @@ class _Outputs:
         self.first = set(self.paths)
         return self
 
-    def clean(self, source: str, raw: bytes) -> None:
+    def clean(self, source: str, line: int, raw: bytes, not_loaded: tuple[int, int] | None) -> None:
         handle = self.handles.get(source)
         if handle is None:
             return
         if self.arrays[source]:
             handle.write(b"\n" if source in self.first else b",\n")
-            handle.write(raw)
-        else:
-            handle.write(jsonl_line(raw))
+        write_record(handle, source, line, raw, not_loaded, as_line=not self.arrays[source])
         self.first.discard(source)
 
-    def reject(self, source: str, line: int, raw: bytes, reasons: list[Finding]) -> None:
+    def reject(self, source: str, line: int, raw: bytes, not_loaded: tuple[int, int] | None,
+               reasons: list[Finding]) -> None:
         if self.rejected_file is None:
             return
         entry: dict = {"file": source, "line": line}
-        try:
-            entry["text"] = raw.decode("utf-8") if raw else None
-        except UnicodeDecodeError:
-            entry["text_base64"] = base64.b64encode(raw).decode("ascii")
+        if not_loaded:  # never held in memory: where the user finds it
+            entry["bytes"] = {"start": not_loaded[0], "end": not_loaded[1]}
+        else:
+            try:
+                entry["text"] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                entry["text_base64"] = base64.b64encode(raw).decode("ascii")
         entry["findings"] = [{k: v for k, v in f.to_json().items() if k not in ("file", "line")} for f in reasons]
         self.rejected_file.write(json_bytes(entry) + b"\n")
 

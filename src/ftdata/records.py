@@ -98,6 +98,9 @@ class Example:
     # KTO's desirability of the completion: False marks an example to train away from. None: not KTO.
     label: bool | None = None
     findings: list[Finding] = field(default_factory=list)
+    # a record over the size limit is not loaded (raw is b""): where its bytes lie in the input, start..end
+    # (of the decompressed stream for a .gz), for the outputs to copy or name it
+    not_loaded: tuple[int, int] | None = None
 
     @property
     def ref(self) -> Ref:

@@ -17,7 +17,7 @@ import click
 from ..config import Policy, load_config
 from ..dedup.split import TRAIN, assign_splits
 from ..errors import UsageError
-from ..outputs import atomic_writer, claim_outputs, jsonl_line
+from ..outputs import atomic_writer, claim_outputs, write_record
 from ..printable import terminal
 from ..shards import HEAD_RECORDS, settle
 from ..stages.base import Context, InputFile
@@ -113,7 +113,7 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     with ExitStack() as stack:
         outs = [stack.enter_context(atomic_writer(p)) for p in paths]
         for position, example in enumerate(ReadStage(ctx).whole([InputFile(source)])):
-            outs[splits[position]].write(jsonl_line(example.raw))
+            write_record(outs[splits[position]], source, example.line, example.raw, example.not_loaded)
     counts = Counter(splits)
     total = len(splits) or 1
     for n, name in enumerate(NAMES):

@@ -32,6 +32,11 @@ _SPACES = re.compile(rb"[ \t\r\n]*")
 _SCALAR_END = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[,\]]', re.DOTALL)
 
 
+# What a reader yields for each record: line, bytes, the parsed object when the format gives one, a
+# problem found reading it, and for a record too large to load, where its bytes lie (start, end)
+Unit = tuple[int, bytes, dict | None, Problem | None, tuple[int, int] | None]
+
+
 @dataclass
 class ReadOptions:
     max_record_bytes: int = 64 << 20
@@ -83,8 +88,8 @@ class ReadStage(Stage):
             units: Iterator = self._parquet(source)
         else:
             units = self._units(shard)
-        for count, (line, raw, data, problem) in enumerate(units, 1):
-            example = Example(shard.first_index + count - 1, path, line, raw, source.split, data)
+        for count, (line, raw, data, problem, not_loaded) in enumerate(units, 1):
+            example = Example(shard.first_index + count - 1, path, line, raw, source.split, data, not_loaded=not_loaded)
             if problem:
                 self.add(example, problem)
             yield example
@@ -98,7 +103,7 @@ class ReadStage(Stage):
                 index += 1
                 yield example
 
-    def _units(self, shard: Shard) -> Iterator[tuple[int, bytes, None, Problem | None]]:
+    def _units(self, shard: Shard) -> Iterator[Unit]:
         path = shard.source.path
         stream = _open(path, shard.start, shard.end)
         try:
@@ -131,8 +136,7 @@ class ReadStage(Stage):
         for path, count in records_per_file.items():
             self.records_per_file[path] = self.records_per_file.get(path, 0) + count
 
-    def _lines(self, data: bytes, stream: BinaryIO, path: str, line_no: int,
-               offset: int) -> Iterator[tuple[int, bytes, None, Problem | None]]:
+    def _lines(self, data: bytes, stream: BinaryIO, path: str, line_no: int, offset: int) -> Iterator[Unit]:
         """The lines after line `line_no`, which ends at byte `offset` of the input."""
         limit = self.options.max_record_bytes
         # the start of the last line, in pieces joined once when it ends: joining them chunk by chunk would
@@ -149,7 +153,7 @@ class ReadStage(Stage):
                     data = stream.read(CHUNK)
                     continue
                 line_no += 1
-                yield line_no, b"", None, self._too_long(skipped + newline, offset)
+                yield self._too_long(line_no, offset, skipped + newline)
                 offset += skipped + newline + 1
                 skipped, data = 0, data[newline + 1:]
             if b"\n" not in data:
@@ -172,48 +176,49 @@ class ReadStage(Stage):
                 if not line or line.isspace():
                     self._loose(Ref(path, line_no), Problem("F005", "blank line"))
                 elif len(line) > limit:
-                    yield line_no, b"", None, self._too_long(len(line), offset)
+                    yield self._too_long(line_no, offset, len(line))
                 else:
-                    yield line_no, line, None, None
+                    yield line_no, line, None, None, None
                 offset += size
             if pending_size > limit:
                 skipped, pending, pending_size = pending_size, [], 0
             data = stream.read(CHUNK)
         last = b"".join(pending).rstrip(b"\r")
         if skipped:
-            yield line_no + 1, b"", None, self._too_long(skipped, offset)
+            yield self._too_long(line_no + 1, offset, skipped)
+        elif len(last) > limit:
+            yield self._too_long(line_no + 1, offset, len(last))
         elif last and not last.isspace():
-            yield line_no + 1, last, None, None if len(last) <= limit else self._too_long(len(last), offset)
+            yield line_no + 1, last, None, None, None
 
-    def _too_long(self, size: int, offset: int) -> Problem:
-        return Problem(
-            "F007",
-            f"record is {size:,} bytes, over the {self.options.max_record_bytes:,}-byte limit "
-            f"(bytes {offset:,}-{offset + size:,} of the input); not loaded",
-        )
+    def _too_long(self, line_no: int, offset: int, size: int) -> Unit:
+        """The record of `size` bytes from `offset`, not loaded: where it is, and why."""
+        problem = Problem("F007", f"record is {size:,} bytes, over the {self.options.max_record_bytes:,}-byte limit "
+                                  f"(bytes {offset:,}-{offset + size:,} of the input); not loaded")
+        return line_no, b"", None, problem, (offset, offset + size)
 
     def _array_elements(self, buf: bytes, stream: BinaryIO, path: str,
-                        shard: Shard) -> Iterator[tuple[int, bytes, None, Problem | None]]:
+                        shard: Shard) -> Iterator[Unit]:
         """Delimit the elements of a top-level JSON array (or of a shard of one) without parsing them."""
         scanner = ArrayScanner(buf, stream, self, inside=shard.start > 0, line=shard.first_line,
                                 last=shard.end is None)
         for _, line, raw in scanner.elements():
-            yield line, raw, None, None
+            yield line, raw, None, None, None
         for line, message in scanner.problems:
             self._loose(Ref(path, line), Problem("F011", message))
 
-    def _objects(self, buf: bytes, stream: BinaryIO, path: str) -> Iterator[tuple[int, bytes, None, Problem | None]]:
+    def _objects(self, buf: bytes, stream: BinaryIO, path: str) -> Iterator[Unit]:
         """The JSON values of a file that writes each over several lines, one after another: a .json file
         holding one object, or a .jsonl file of pretty-printed objects. One finding for the file says so."""
         count = 0
         for count, (_, line, raw) in enumerate(ArrayScanner(buf, stream, self, inside=True).values(), 1):
-            yield line, raw, None, None
+            yield line, raw, None, None, None
         self._loose(Ref(path, 1), Problem(
             "F013", f"the file holds {count:,} JSON value{'s' if count != 1 else ''} written over several lines each "
                     "(pretty-printed), not JSON Lines: ftdata read each as one record, but fine-tuning APIs and "
                     "trainers read one record per line (`--clean FILE.jsonl` writes them so)"))
 
-    def _parquet(self, source: InputFile) -> Iterator[tuple[int, bytes, dict, None]]:
+    def _parquet(self, source: InputFile) -> Iterator[Unit]:
         import pyarrow.parquet as pq
         from pyarrow import ArrowException
 
@@ -225,7 +230,7 @@ class ReadStage(Stage):
                     row += 1
                     raw = orjson.dumps(data, default=str)
                     self.bytes_read += len(raw)
-                    yield row, raw, data, None
+                    yield row, raw, data, None, None
         except (ArrowException, OSError) as e:
             raise InputError(f"{source.path}: not a readable Parquet file: {e}") from None
 
