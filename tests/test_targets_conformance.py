@@ -142,3 +142,39 @@ def test_together_instruction_format_takes_a_multimodal_prompt(tmp_path):
     report = ftdata.check([data], config_from_table({"target": "together", "jobs": 1}))
     assert [f for f in report.findings if f.severity == "error"] == []
     assert list(report.stats["schema"]["formats"].values()) == [{"prompt-completion": 1}]
+
+
+PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def _image_record(part):
+    return {"messages": [
+        {"role": "user", "content": [part, {"type": "text", "text": "What is in this picture?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A single pixel."}]}]}
+
+
+def _record_errors(tmp_path, record, target):
+    data = _write(tmp_path / "train.jsonl", [record])
+    report = ftdata.check([data], config_from_table({"target": target, "jobs": 1, "select": ["S", "P"]}))
+    return [(f.code, f.field, f.message) for f in report.findings if f.severity == "error" and f.line is not None]
+
+
+@pytest.mark.parametrize("target", ["openai", "together", "fireworks", "mistral"])
+@pytest.mark.parametrize("url", ["https://example.org/pixel.png", PNG])
+def test_hugging_face_image_parts_are_refused_where_only_image_url_parts_are_read(tmp_path, target, url):
+    """openai: vision-fine-tuning guide; together: fine-tuning/vision; fireworks: fine-tuning-vlm; mistral:
+    mistral-common's chunk types (each cited in its rules/targets file)."""
+    errors = _record_errors(tmp_path, _image_record({"type": "image", "image": url}), target)
+    assert ("P013", "messages[0].content[0]") in {(code, field) for code, field, _ in errors}, errors
+    message = next(m for code, field, m in errors if field == "messages[0].content[0]")
+    assert "'image'" in message and "image_url" in message
+    written_right = _image_record({"type": "image_url", "image_url": {"url": url}})
+    assert not [e for e in _record_errors(tmp_path, written_right, target) if e[1] == "messages[0].content[0]"]
+
+
+def test_hugging_face_image_parts_pass_generic_and_vertex_refuses_the_format(tmp_path):
+    record = _image_record({"type": "image", "image": "https://example.org/pixel.png"})
+    assert _record_errors(tmp_path, record, "generic") == []
+    errors = _record_errors(tmp_path, record, "vertex")
+    assert "P012" in {code for code, _, _ in errors}
+    assert not [e for e in errors if e[1] == "messages[0].content[0]"]  # no part rule for gemini's parts

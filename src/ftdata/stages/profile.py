@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from .. import formats
 from ..records import Example, Message, Ref
 from .base import Problem, Stage
+from .parts import refused_parts
 
 _LEADING = ("system", "developer")
 _CLEAN_ORDERS = 4096  # role orders remembered as passing, per stage
@@ -93,6 +94,8 @@ class ProfileStage(Stage):
             yield from self._system_fields(example.messages)
         if example.format in self.message_key_sets or self.message_rules["exclusive"]:
             yield from self._message_keys(example, everything)
+        if parts and self.message_rules["part_types"]:
+            yield from refused_parts(_raw_messages(example, everything), self.message_rules["part_types"], target)
         if example.format == "sharegpt" and not preference:
             yield from self._sharegpt_turns(example.messages)
 
