@@ -1,6 +1,6 @@
 """What the content-quality stages cost `ftdata check` on real Alpaca, and a code change's effect, same run.
 
-    python benchmarks/bench_quality_speed.py [--before OLD_SRC] [--repeat 3]
+    python benchmarks/bench_quality_speed.py [--before OLD_SRC] [--repeat 3] [--huge-mb 20] [--huge-only]
 
 Times `ftdata.check` in fresh processes on ../shared/data/stanford_alpaca__alpaca_data.json (52,002
 records) and on the same records as chat messages under one system prompt (so that the consistency stage
@@ -11,6 +11,10 @@ of an older checkout, e.g. from `git archive REV src rules | tar -x -C /tmp/old`
 code are interleaved with these, so before and after are measured on the same machine at the same time.
 Best of --repeat runs each (2-core machines are noisy); then each stage alone, timed in one process over
 the same records, which is steadier.
+
+Last, the shape detectors (truncation Q004, repetition Q005) on one huge answer (--huge-mb of sentences
+drawn from bench_tokens' small vocabulary, as bench_huge_record.py builds it) with a few endings, each
+timed against parsing a record that holds that answer (orjson), in a fresh process per code tree.
 """
 
 import argparse
@@ -75,6 +79,58 @@ print(json.dumps(times))
 '''
 
 
+# The shape detectors on one huge answer with each ending, against parsing the record that holds it.
+HUGE_RUN = r'''
+import json, random, sys, time
+import orjson
+from ftdata.quality import shape
+sys.path.insert(0, sys.argv[2])
+import bench_tokens
+rng, sentences, size = random.Random(0), [], 0
+while size < float(sys.argv[1]) * 1e6:
+    sentence = " ".join(rng.choices(bench_tokens.WORDS, k=rng.randint(6, 20))).capitalize() + "."
+    sentences.append(sentence)
+    size += len(sentence) + 1
+prose = " ".join(sentences)
+endings = {"ends on a full stop": prose, "cut on a bare word": prose[:-1] + " upgrade",
+           "cut after a comma": prose[:-1] + ",", "lines, cut on a bare word": "\n".join(sentences)[:-1] + " upgrade",
+           "JSON never closed": "{" + prose}
+times = {}
+for name, answer in endings.items():
+    record = orjson.dumps({"messages": [{"role": "assistant", "content": answer}]})
+    parse = float("inf")
+    for _ in range(3):  # a parse takes milliseconds: best of 3
+        start = time.perf_counter()
+        orjson.loads(record)
+        parse = min(parse, time.perf_counter() - start)
+    start = time.perf_counter()
+    shape.truncated(answer, "Write the whole support handbook.")
+    cut = time.perf_counter() - start
+    start = time.perf_counter()
+    shape.repetitive(answer)
+    times[name] = [parse, cut, time.perf_counter() - start]
+print(json.dumps(times))
+'''
+
+
+def huge_times(src: Path, megabytes: float) -> dict[str, list[float]]:
+    out = subprocess.run([sys.executable, "-c", HUGE_RUN, str(megabytes), str(Path(__file__).parent)],
+                         env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"shape timing with PYTHONPATH={src} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout)
+
+
+def huge_lines(trees: dict[str, Path], megabytes: float) -> list[str]:
+    lines = [f"Shape detectors on one answer of {megabytes:g} MB (one fresh process per code tree; seconds, and x the "
+             "orjson parse of a record holding it):"]
+    for name, src in trees.items():
+        for ending, (parse, cut, loop) in huge_times(src, megabytes).items():
+            lines.append(f"  {name:6s} {ending:26s} parse {parse:5.2f} s; truncated (Q004) {cut:7.2f} s "
+                         f"(x{cut / parse:6.1f}); repetitive (Q005) {loop:7.2f} s (x{loop / parse:6.1f})")
+    return lines
+
+
 def stage_times(src: Path, data: Path) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", STAGE_RUN, str(data)], env={**os.environ, "PYTHONPATH": str(src)},
                          capture_output=True, text=True)
@@ -105,11 +161,15 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="the src folder of the code to compare with")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", help="also write the results to this file")
+    parser.add_argument("--huge-mb", type=float, default=20, help="size of the huge answer the shape detectors read")
+    parser.add_argument("--huge-only", action="store_true", help="time only the shape detectors on the huge answer")
     args = parser.parse_args()
     if not ALPACA.exists():
         print(f"{ALPACA} is missing", file=sys.stderr)
         return 2
     trees = {"after": SRC, **({"before": args.before.resolve()} if args.before else {})}
+    if args.huge_only:
+        return emit(huge_lines(trees, args.huge_mb), args.out)
     lines = [f"ftdata check, best of {args.repeat} runs each, before and after interleaved in one run:"]
     with tempfile.TemporaryDirectory() as tmp:
         chat = Path(tmp) / "alpaca_chat.jsonl"
@@ -136,7 +196,7 @@ def main() -> int:
                 for name, times in each.items()))
             if args.before:
                 lines.append(f"  stages alone, after / before: {sum(each['after'].values()) / sum(each['before'].values()):.2f}")
-    return emit(lines, args.out)
+    return emit(lines + huge_lines(trees, args.huge_mb), args.out)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def truncated(answer: str, prompt: str = "") -> str | None:
         return "output has an unclosed code fence (```)"
     if text[:1] in "{[" and _open_brackets(text) > 0:
         return "output starts as JSON but its brackets are never closed"
+    text = _ending(text)  # the rest judges the ending by the text before it: a huge answer is not read whole
     tail = text.rsplit("\n", 4)[-4:]  # the last lines are all most signals need
     last_line = tail[-1].strip()
     if _EMPTY_ITEM.match(last_line) and len(tail) > 1 and _LIST_ITEM.match(tail[-2]):
@@ -109,8 +110,13 @@ def _short_last_item(lines: list[str]) -> bool:
 
 
 def _letters_share(text: str) -> float:
-    chars = [c for c in text if not c.isspace()]
-    return sum(c.isalpha() for c in chars) / max(1, len(chars))
+    """Letters among the characters that are not spaces (counted by the regex engine, not a loop)."""
+    visible = len(text) - sum(len(run) for run in _SPACES.findall(text))
+    return sum(len(run) for run in _LETTERS.findall(text)) / max(1, visible)
+
+
+_SPACES = re.compile(r"\s+")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 _CLOSING = frozenset(".!?:\"'”’»")
@@ -159,17 +165,28 @@ def _looks_like_prose(lines: list[str], text: str) -> bool:
 
 
 def _open_brackets(text: str) -> int:
-    depth, in_string, escaped = 0, False, False
-    for char in text:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            depth += 1
-        elif char in "}]":
-            depth -= 1
-    return depth
+    """Brackets opened minus brackets closed outside JSON strings (a string never closed runs to the end)."""
+    bare = _JSON_STRING.sub("", text).split('"', 1)[0]
+    return bare.count("{") + bare.count("[") - bare.count("}") - bare.count("]")
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+
+
+_TRUNCATION_WINDOW = 20_000  # characters of an answer's end that truncation reads
+_REPEAT_WINDOW = 100_000  # characters of an answer's end that repetition reads
+
+
+def _ending(text: str, size: int = _TRUNCATION_WINDOW) -> str:
+    """The last `size` characters of text from a line start (or a word start) on; text itself if shorter.
+    Reading only the end keeps the detectors linear and fast on a 20 MB answer. A code fence opened
+    before the cut is opened again, so that what is code stays code."""
+    if len(text) <= size:
+        return text
+    start = len(text) - size
+    line = text.find("\n", start, start + size // 2)
+    start = line + 1 if line >= 0 else max(start, text.find(" ", start, start + 200) + 1)
+    return ("```\n" if text.count("```", 0, start) % 2 else "") + text[start:]
 
 
 _TOKEN = re.compile(r"[^\W_][\w'’.-]*[^\W_]|\d")  # words of two or more characters, and numbers ('Row 1', 'Row 2' differ)
@@ -182,6 +199,7 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     notes, bare numbers) are ignored. Repetition that is structure is not a loop: code and markup, a list
     or table whose lines all differ once their numbering is set aside ("Step 1: Compare 3 with 8", "Row 2"),
     and a "loop" of one word or of numbers ("la la la la", "11 * 941")."""
+    answer = _ending(answer, _REPEAT_WINDOW)  # a model that loops goes on looping to the end of its output
     if "```" in answer:
         answer = FENCED_BLOCK.sub(" ", answer)
     if looks_like_code(answer) or _is_markup(answer) or len(CALL_LINE.findall(answer)) >= 3:
