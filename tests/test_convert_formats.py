@@ -208,3 +208,15 @@ def test_cli_wrong_from_exits_1_and_names_the_missing_keys(tmp_path):
     assert result.exit_code == 1
     assert "0 records written" in result.output and "2 not written" in result.output
     assert "no instruction, output" in result.output
+
+
+def test_a_json_output_is_a_json_array_as_clean_writes_it(tmp_path):
+    """`convert x.json` wrote JSON Lines under a .json name, which a JSON loader cannot read."""
+    out = tmp_path / "out.json"
+    result = convert(FIXTURES / "sharegpt.json", out, "openai-chat")
+    records = json.loads(out.read_text())
+    assert isinstance(records, list) and len(records) == result.written >= 2
+    assert _errors(out, "openai-chat") == []
+    empty = tmp_path / "empty.json"
+    assert convert(FIXTURES / "text.jsonl", empty, "openai-chat").written == 0
+    assert json.loads(empty.read_text()) == []

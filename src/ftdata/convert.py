@@ -48,14 +48,22 @@ def convert(source: str | Path, out: str | Path, to: str, *, allow_lossy: bool =
     ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(source)])
     stream = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))
     result = ConversionResult()
+    array = out.suffix == ".json"  # a JSON array, as `check --clean` writes a .json file; else JSON Lines
     with atomic_writer(out) as f:
+        if array:
+            f.write(b"[")
         for line, record, problem in _converted(stream, target_format):
             if record is None or (problem and not allow_lossy):
                 result.skipped.append(Skipped(source, line, problem or "unreadable"))
                 continue
             result.lossy += bool(problem)
-            f.write(orjson.dumps(record) + b"\n")
+            if array:
+                f.write((b",\n" if result.written else b"\n") + orjson.dumps(record))
+            else:
+                f.write(orjson.dumps(record) + b"\n")
             result.written += 1
+        if array:
+            f.write(b"\n]\n")
     return result
 
 

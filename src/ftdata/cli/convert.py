@@ -19,7 +19,8 @@ from . import force_option, main
 @click.option("--allow-lossy", is_flag=True, help="Write records even when the output format cannot hold a field.")
 @force_option
 def convert_command(source: str, out: str, to: str, input_format: str | None, allow_lossy: bool, force: bool) -> None:
-    """Convert SOURCE to FORMAT in OUT (JSON Lines). Fields that cannot be kept are reported, never dropped silently."""
+    """Convert SOURCE to FORMAT in OUT (JSON Lines; a JSON array when OUT ends in .json). Fields that cannot be
+    kept are reported, never dropped silently."""
     result = convert(source, out, to, allow_lossy=allow_lossy, input_format=input_format, force=force)
     for skip in result.skipped[:20]:
         click.echo(f"{terminal(skip.file)}:{skip.line}: not written: {terminal(skip.reason)}", err=True)
