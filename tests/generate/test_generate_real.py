@@ -201,3 +201,28 @@ def _rows(cache) -> int:
         return sqlite3.connect(cache).execute("SELECT COUNT(*) FROM calls").fetchone()[0]
     except sqlite3.OperationalError:  # the table is not made yet
         return -1
+
+
+def test_a_server_refusing_response_format_gets_the_same_question_without_it(llm_server, tmp_path):
+    """The one client's fallback: the first structured call is refused (HTTP 400), asked again without
+    response_format, and the rest go without it; replies are then validated against the schema alone."""
+    url, model = llm_server
+    proxy = FaultProxy(url.removesuffix("/v1"))
+    proxy.refuse_format = True
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"colour": {"type": "string"}}, "required": ["colour"]}))
+    prompts = write_prompts(tmp_path / "p.jsonl", ["Name a colour.", "Name a fruit's colour."])
+    try:
+        result = run(["--recipe", "structured", "--prompts", prompts, "--schema", str(schema), "--out",
+                      str(tmp_path / "gen.jsonl"), *FAST, "--concurrency", "1", "--output-format", "json",
+                      "-p", "extra_body.top_k=1"], (proxy.url, model), tmp_path)
+    finally:
+        proxy.close()
+    report = json.loads(result.output)
+    assert result.exit_code == 0 and "call-failed" not in report["reasons"], result.output
+    calls = report["calls"]
+    assert calls["format_refused"] == calls["sent"] + calls["cached"] >= 2  # every call, repairs too, went without
+    assert [what for _, what in proxy.log][:2] == ["refuse-format", "forward"]
+    assert "refuse-format" not in [what for _, what in proxy.log][2:]  # learnt: the rest went without it
+    assert report["generated"] == 2 and report["kept"] + report["rejected"] == 2
+    assert all(body["top_k"] == 1 for body in proxy.bodies)  # extra_body reaches the server as it is

@@ -1,6 +1,7 @@
 """Recipes as data, items, estimates: no server needed."""
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -35,11 +36,13 @@ def test_a_user_recipe_extends_a_shipped_one(tmp_path):
      '[record]\nmessages = [{role = "user", content = "a"}]\n', "parse must be one of text, line, json"),
     ('name = "x"\nversion = 1\n[[steps]]\nname = "a"\nmessages = [{role = "user", content = "{{ a"}]\n'
      '[record]\nmessages = [{role = "user", content = "a"}]\n', "template error at line 1"),
+    ('name = "x"\nversion = 1\n[[steps]]\nname = "a"\nparams = { max_token = 5 }\nmessages = [{role = "user", content = "a"}]\n'
+     '[record]\nmessages = [{role = "user", content = "a"}]\n', "unknown request parameter 'max_token' (did you mean max_tokens?)"),
 ])
 def test_a_bad_recipe_is_one_line_naming_what_is_wrong(tmp_path, text, message):
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    with pytest.raises(UsageError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(UsageError, match=re.escape(message)):
         load_recipe(str(path))
 
 
@@ -99,3 +102,17 @@ def test_prompt_records_without_a_usable_prompt_are_named_not_dropped_silently(t
     assert report["items"] == 1
     assert [u.split(":")[1] for u in report["unread"]] == ["2", "3", "4"]
     assert "F001" in report["unread"][0]
+
+
+def test_an_unknown_request_parameter_is_a_usage_error_and_extra_body_passes_through(tmp_path):
+    prompts = '{"prompt": "Name a colour."}\n'
+    (tmp_path / "prompts.jsonl").write_text(prompts)
+    result = CliRunner().invoke(main, ["generate", "--recipe", "answers", "--prompts", str(tmp_path / "prompts.jsonl"),
+                                       "--out", str(tmp_path / "out.jsonl"), "--model", "m", "--no-cache",
+                                       "--base-url", "http://127.0.0.1:9/v1", "-p", "max_token=5"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "unknown request parameter 'max_token' (did you mean max_tokens?)" in result.output
+    assert "temperature" in result.output and "extra_body" in result.output
+    assert not (tmp_path / "out.jsonl").exists()
+    # a server's own parameter, passed under extra_body, is accepted (and is part of the estimate's requests)
+    assert _dry_run(tmp_path, "answers", prompts, "-p", "extra_body.top_k=40", "-p", "max_tokens=8")["items"] == 1

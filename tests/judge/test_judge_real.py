@@ -13,6 +13,7 @@ from ftdata.judge import JUDGE_KEY, VERDICTS
 from ftdata.judge.rubric import load_rubric
 from ftdata.review.queue import build_queue
 
+from llm.faultproxy import FaultProxy
 from review.conftest import SUPPORT
 
 
@@ -77,3 +78,30 @@ def test_bad_rubric_is_a_usage_error(llm_server, tmp_path):
     source = _records(tmp_path / "in.jsonl", 1)
     result = _judge([str(source), "--out", str(tmp_path / "o.jsonl"), "--rubric", "nope"], llm_server, tmp_path)
     assert result.exit_code == 2 and "unknown rubric 'nope'" in result.output
+
+
+def test_seed_is_sent_and_keys_the_cache(llm_server, tmp_path):
+    source = _records(tmp_path / "in.jsonl", 2)
+    proxy = FaultProxy(llm_server[0].removesuffix("/v1"))
+    try:
+        runs = [json.loads(_judge([str(source), "--out", str(tmp_path / f"o{n}.jsonl"), "--reply", "tagged",
+                                   *seed], (proxy.url, llm_server[1]), tmp_path).output)["calls"]
+                for n, seed in enumerate([["--seed", "7"], ["--seed", "7"], ["--seed", "8"], []])]
+    finally:
+        proxy.close()
+    assert [(c["sent"], c["cached"]) for c in runs] == [(2, 0), (0, 2), (2, 0), (2, 0)]
+    assert [body.get("seed") for body in proxy.bodies] == [7, 7, 8, 8, None, None]
+
+
+def test_a_server_refusing_structured_output_is_asked_in_the_tagged_format(llm_server, tmp_path):
+    source, out = _records(tmp_path / "in.jsonl", 2), tmp_path / "scored.jsonl"
+    proxy = FaultProxy(llm_server[0].removesuffix("/v1"))
+    proxy.refuse_format = True
+    try:
+        summary = json.loads(_judge([str(source), "--out", str(out)], (proxy.url, llm_server[1]), tmp_path).output)
+    finally:
+        proxy.close()
+    assert summary["tagged_fallback"] == 2 and summary["call_failed"] == 0
+    answered = [body for body, (_, what) in zip(proxy.bodies, proxy.log) if what == "forward"]
+    assert len(answered) == 2 and not any("response_format" in body for body in answered)
+    assert all(json.loads(line)[JUDGE_KEY]["reply_format"] == "tagged" for line in out.read_text().splitlines())

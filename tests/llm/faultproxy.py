@@ -7,6 +7,9 @@ counts what it delivered, per request body, so that tests can prove no successfu
     proxy.url                                         # http://127.0.0.1:PPPP/v1 for the client
     proxy.delivered                                   # body hash -> number of 200 replies fully written
     proxy.hold()/release(), proxy.hold_after = N      # park new requests (to kill a client mid-run)
+    proxy.refuse_format = True                        # 400 to any request with response_format, as servers
+                                                      # without structured output answer
+    proxy.bodies                                      # every POST body (JSON), in arrival order
 """
 
 import hashlib
@@ -30,6 +33,8 @@ class FaultProxy:
         self.delivered: Counter[str] = Counter()  # body hash -> 200 replies written in full
         self.usage: list[dict] = []  # the usage block of every delivered 200 reply
         self.log: list[tuple[float, str]] = []  # (time, what happened) per request, in arrival order
+        self.bodies: list[dict] = []
+        self.refuse_format = False
         self.lock = threading.Lock()
         self._open = threading.Event()
         self._open.set()
@@ -56,8 +61,14 @@ class FaultProxy:
                 with proxy.lock:
                     proxy.waiting -= 1
                     fault = proxy.faults.pop(0) if proxy.faults else None
+                    request = json.loads(body or b"{}")
+                    if fault is None and proxy.refuse_format and "response_format" in request:
+                        fault = "refuse-format"
                     proxy.log.append((time.monotonic(), fault or "forward"))
-                if fault == "429":
+                    proxy.bodies.append(request)
+                if fault == "refuse-format":
+                    self._reply(400, {"error": {"message": "response_format is not supported (injected)"}})
+                elif fault == "429":
                     self._reply(429, {"error": {"message": "rate limited (injected)"}}, {"Retry-After": proxy.retry_after})
                 elif fault == "401":  # as some servers do, the message repeats the key it was given
                     given = self.headers.get("Authorization", "")

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from ftdata.errors import UsageError
-from ftdata.llm import CallCache, LLMClient, Pricing, Request, call_key
+from ftdata.llm import CallCache, LLMClient, Pricing, Request, call_key, check_params
 
 from .faultproxy import FaultProxy
 
@@ -149,3 +149,33 @@ def test_two_runs_at_once_share_one_cache_file(proxy, llm_server, tmp_path):
         t.join()
     assert len(outcomes) == 2 and all(r.ok for run in outcomes for r in run)
     assert len(CallCache(tmp_path / "shared.sqlite")) == 3
+
+
+def test_a_refused_response_format_is_answered_by_the_fallback_once_learnt(proxy, llm_server, tmp_path):
+    proxy.refuse_format = True  # a server without structured output: HTTP 400 to any response_format
+    schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}
+    asked = [Request(r.messages, {**r.params, "response_format": schema}, r.version, r.id, fallback=r)
+             for r in requests(3, tag="cheese")]
+    llm = client(proxy, llm_server[1], tmp_path, concurrency=1)
+    results = llm.run(asked)
+    assert all(r.status == "sent" and r.request is a.fallback for r, a in zip(results, asked))
+    assert llm.stats.format_refused == 3
+    # refused once; once a fallback has succeeded, the others go straight to theirs
+    assert [what for _, what in proxy.log] == ["refuse-format", "forward", "forward", "forward"]
+    assert ["response_format" in body for body in proxy.bodies] == [True, False, False, False]
+    again = client(proxy, llm_server[1], tmp_path)
+    assert [r.status for r in again.run(asked)] == ["cached"] * 3 and again.stats.format_refused == 3
+    [alone] = client(proxy, llm_server[1], tmp_path, max_retries=0).run(
+        [Request(asked[0].messages, {**asked[0].params, "max_tokens": 9}, "test@1")])  # no fallback to send
+    assert alone.status == "failed" and "HTTP 400" in alone.error
+
+
+def test_an_unknown_request_parameter_is_a_usage_error_naming_the_known_ones():
+    with pytest.raises(UsageError) as caught:
+        check_params({"temperature": 0, "max_token": 5}, "--param")
+    message = str(caught.value)
+    assert "'max_token'" in message and "did you mean max_tokens?" in message and "top_p" in message
+    assert "extra_body" in message
+    check_params({"max_tokens": 5, "seed": 1, "extra_body": {"top_k": 40}}, "--param")  # known, and passed through
+    with pytest.raises(UsageError):
+        check_params({"extra_body": 3}, "--param")

@@ -42,7 +42,9 @@ _SETTINGS = {"model": str, "base-url": str, "provider": str, "price-input": floa
 @click.option("--schema", type=click.Path(dir_okay=False), help="JSON Schema the answers must satisfy (structured).")
 @click.option("--no-response-format", is_flag=True, help="The server has no structured output: validate and retry only.")
 @click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A sampling parameter for every step, over the recipe's (e.g. max_tokens=256, temperature=0).")
+              help="A request parameter of the chat completions API for every step, over the recipe's (e.g. "
+              "max_tokens=256, temperature=0); an unknown name is an error. A server's own parameter goes "
+              "under extra_body, sent as it is: extra_body.top_k=40.")
 @click.option("--keep-truncated", is_flag=True, help="Keep replies cut at max_tokens (the checks still judge them).")
 @click.option("--model", help="Model name at the endpoint.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL). The key: $OPENAI_API_KEY.")
@@ -122,15 +124,23 @@ def _settings(table: dict, flags: dict) -> dict:
 
 
 def _params(pairs: tuple[str, ...]) -> dict:
-    params = {}
+    """NAME=VALUE pairs, values read as TOML (a bare word is a string); extra_body.NAME=VALUE goes into
+    the extra_body table (what the openai client sends as it is)."""
+    params: dict = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name or name.endswith("."):
             raise UsageError(f"--param takes NAME=VALUE, not {pair!r}")
         try:
-            params[name.strip()] = tomllib.loads(f"v = {value}")["v"]
+            parsed = tomllib.loads(f"v = {value}")["v"]
         except tomllib.TOMLDecodeError:
-            params[name.strip()] = value  # a bare word is a string
+            parsed = value
+        head, dot, rest = name.partition(".")
+        if dot and head == "extra_body":
+            params.setdefault("extra_body", {})[rest] = parsed
+        else:
+            params[name] = parsed
     return params
 
 
@@ -155,6 +165,10 @@ def _summary(data: dict, out: str, rejected: str, max_cost: float | None) -> Non
                f"{calls.get('retries', 0)} retries; {calls.get('prompt_tokens', 0) + calls.get('completion_tokens', 0):,} "
                f"tokens{money}")
     click.echo(f"wrote {out} ({data['kept']}) and {rejected} ({data['rejected']})")
+    if calls.get("format_refused"):
+        click.echo(f"the server refused response_format: {calls['format_refused']} calls were sent without it, "
+                   "their replies checked against the schema only (--no-response-format skips the refused attempt)",
+                   err=True)
     if data["unread"]:
         shown = "; ".join(terminal(u) for u in data["unread"][:5]) + ("; ..." if len(data["unread"]) > 5 else "")
         click.echo(f"{len(data['unread'])} input records had no usable prompt and were skipped: {shown}", err=True)

@@ -30,6 +30,8 @@ from . import force_option, main
               help="The longest record text shown to the judge; longer turns are cut in the middle.")
 @click.option("--max-tokens", type=click.IntRange(min=16), default=200, show_default=True,
               help="The longest reply; a reply cut here does not parse and gets no scores.")
+@click.option("--seed", type=int, help="Sent with every call (servers that honour it sample reproducibly); part of "
+              "the cache key, so another seed asks again.")
 @click.option("--model", required=True, help="Model name at the endpoint.")
 @click.option("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL). The key: $OPENAI_API_KEY.")
 @click.option("--provider", help="Whose prices in rules/prices.toml to use for the model.")
@@ -42,7 +44,7 @@ from . import force_option, main
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the call cache.")
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @force_option
-def judge_command(source, out, rubric, output_schema, profile, keep_at, discard_below, reply, max_chars, max_tokens, model,
+def judge_command(source, out, rubric, output_schema, profile, keep_at, discard_below, reply, max_chars, max_tokens, seed, model,
                   base_url, provider, price_input, price_output, max_cost, concurrency, cache_path, no_cache,
                   output_format, force):
     """Score every record of SOURCE with an LLM judge; write them with scores, rationale and a verdict."""
@@ -57,7 +59,7 @@ def judge_command(source, out, rubric, output_schema, profile, keep_at, discard_
                        pricing=find_pricing(model, provider, price_input, price_output), concurrency=concurrency,
                        max_cost=max_cost, progress=sys.stderr.isatty() and output_format == "text")
     summary = judge(source, out, chosen, client, structured=reply == "json", max_chars=max_chars,
-                    max_tokens=max_tokens, force=force)
+                    max_tokens=max_tokens, seed=seed, force=force)
     if output_format == "json":
         click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
     else:

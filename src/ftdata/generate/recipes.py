@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from ..errors import UsageError
+from ..llm import check_params
 from ..resources import read_toml, rules_dir
 
 PARSERS = ("text", "line", "json")
@@ -119,6 +120,7 @@ def _step(table: Any, where: str) -> Step:
         raise UsageError(f"{where}: parse must be one of {', '.join(PARSERS)}, not {parse!r}")
     if not isinstance(table.get("params", {}), dict):
         raise UsageError(f"{where}: params must be a table of sampling parameters")
+    check_params(table.get("params", {}), f"{where}.params")
     return Step(name=table["name"], messages=_messages(table.get("messages"), f"{where}.messages"), parse=parse,
                 params=dict(table.get("params", {})), response_format=bool(table.get("response_format", False)),
                 repairs=int(table.get("repairs", 0)), skip_if_present=bool(table.get("skip_if_present", False)),

@@ -24,7 +24,7 @@ import orjson
 
 from ..config import Config, load_config
 from ..errors import UsageError
-from ..llm import LLMClient, Request, Result, prompt_tokens, redact_url
+from ..llm import LLMClient, Request, Result, check_params, prompt_tokens, redact_url
 from ..llm.client import DEFAULT_MAX_TOKENS
 from ..outputs import atomic_writer, claim_outputs
 from ..pipeline import check
@@ -92,6 +92,7 @@ def generate(recipe: Recipe, client: LLMClient, out: str | Path, *, prompts: str
     (the checks still judge them). `announce` gets the pre-run estimate
     before any call is made; with `dry_run` nothing else is done."""
     out = Path(out)
+    check_params(params or {}, "--param")
     inputs = [p for p in (prompts, *seed_files, *against) if p]
     claim_outputs([out, *([Path(rejected)] if rejected else [])], inputs, force)
     schema_text, schema_obj = _schema(schema, recipe)
@@ -199,10 +200,13 @@ def _request(recipe: Recipe, step: Step, item: Item, seed: int, schema: dict | N
              repair: list[dict] = ()) -> Request:
     params = dict(step.params)
     params.setdefault("seed", seed * 1_000_003 + item.number)  # distinct per item, fixed per run seed
-    if step.response_format and schema is not None and response_format:
-        params["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
     messages = render(step.messages, item.variables, f"recipe {recipe.name}, step {step.name}") + list(repair)
-    return Request(messages, params, recipe.tag, f"{item.number}:{step.name}")
+    plain = Request(messages, params, recipe.tag, f"{item.number}:{step.name}")
+    if step.response_format and schema is not None and response_format:
+        # a server that refuses structured output gets the plain request: the reply is validated and repaired
+        structured = {**params, "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}}
+        return Request(messages, structured, recipe.tag, plain.id, fallback=plain)
+    return plain
 
 
 def _run_step(recipe, step, items, client, seed, schema, response_format, totals) -> None:

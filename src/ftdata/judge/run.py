@@ -3,8 +3,8 @@
 The output is the input, record for record, each with JUDGE_KEY added (or replaced). A record gets no
 judgement, and the summary says why, when its call failed or was over budget (run again: answered calls
 come from the cache), or when it is not a record ftdata can read. A reply that does not parse is kept with
-its raw text and the parse error, and no scores. When the server refuses structured output (HTTP 400),
-the record is asked again with the tagged reply format.
+its raw text and the parse error, and no scores. A structured request carries the tagged one as its
+fallback: a server that refuses structured output is asked in the tagged format (by the client).
 """
 
 from collections import Counter
@@ -42,16 +42,21 @@ def _records(path: str) -> Iterator[tuple[bytes, dict | None]]:
         yield example.raw, data if isinstance(data, dict) else None
 
 
-def request(rubric: Rubric, text: str, structured: bool, index: int, max_tokens: int = MAX_TOKENS) -> Request:
+def request(rubric: Rubric, text: str, structured: bool, index: int, max_tokens: int = MAX_TOKENS,
+            seed: int | None = None) -> Request:
     params: dict[str, Any] = {"temperature": 0, "max_tokens": max_tokens}
+    if seed is not None:  # sent to the server, and part of the cache key: another seed asks again
+        params["seed"] = seed
     if structured:
         params["response_format"] = response_format(rubric)
     return Request(messages(rubric, text, structured), params,
-                   version=f"{rubric.recipe_version}:{'json' if structured else 'tagged'}", id=str(index))
+                   version=f"{rubric.recipe_version}:{'json' if structured else 'tagged'}", id=str(index),
+                   fallback=request(rubric, text, False, index, max_tokens, seed) if structured else None)
 
 
 def judge(path: str, out: str | Path, rubric: Rubric, client: LLMClient, *, structured: bool = True,
-          max_chars: int = 6000, max_tokens: int = MAX_TOKENS, force: bool = False) -> dict[str, Any]:
+          max_chars: int = 6000, max_tokens: int = MAX_TOKENS, seed: int | None = None,
+          force: bool = False) -> dict[str, Any]:
     check_readable(path)
     claim_outputs([Path(out)], [path], force)
     counts: Counter[str] = Counter()
@@ -64,28 +69,20 @@ def judge(path: str, out: str | Path, rubric: Rubric, client: LLMClient, *, stru
                 data.pop(JUDGE_KEY, None)  # a judged file judged again gets the new judgement only
             batch.append((raw, data, transcript(data, max_chars) if data is not None else None))
             if len(batch) >= BATCH:
-                _settle(batch, rubric, client, structured, max_tokens, f, counts, verdicts, totals)
-        _settle(batch, rubric, client, structured, max_tokens, f, counts, verdicts, totals)
+                _settle(batch, rubric, client, structured, max_tokens, seed, f, counts, verdicts, totals)
+        _settle(batch, rubric, client, structured, max_tokens, seed, f, counts, verdicts, totals)
     return {"records": sum(counts.values()), **{k: counts[k] for k in
             ("judged", "unparsed_reply", "call_failed", "over_budget", "unreadable")},
             "verdicts": dict(verdicts), "tagged_fallback": counts["tagged_fallback"],
             "rubric": rubric.name, "model": client.model, "calls": dict(totals)}
 
 
-def _settle(batch, rubric, client, structured, max_tokens, f, counts, verdicts, totals) -> None:
+def _settle(batch, rubric, client, structured, max_tokens, seed, f, counts, verdicts, totals) -> None:
     asks = [(i, text) for i, (_, _, text) in enumerate(batch) if text is not None]
     results = dict(zip((i for i, _ in asks),
-                       client.run([request(rubric, t, structured, i, max_tokens) for i, t in asks])))
+                       client.run([request(rubric, t, structured, i, max_tokens, seed) for i, t in asks])))
     _add(totals, client)
-    if structured:  # a server without structured output: ask those records again in the tagged format
-        refused = [i for i, r in results.items() if r.status == "failed" and "400" in (r.error or "")]
-        if refused:
-            texts = dict(asks)
-            again = client.run([request(rubric, texts[i], False, i, max_tokens) for i in refused])
-            _add(totals, client)
-            for i, result in zip(refused, again):
-                results[i] = result
-                counts["tagged_fallback"] += 1
+    counts["tagged_fallback"] += client.stats.format_refused
     for i, (raw, data, text) in enumerate(batch):
         if text is None:
             counts["unreadable"] += 1

@@ -16,23 +16,26 @@ and by the judge.
     )
     client.estimate(requests)   -> Estimate(calls, cached, prompt_tokens, max_completion_tokens, cost_usd_high)
     results = client.run([Request(messages=[...], params={"temperature": 0, "max_tokens": 256},
-                                   version="judge@1", id="r1")])
+                                   version="judge@1", id="r1",
+                                   fallback=None)])  # or the Request to send if response_format is refused
     results[i]  -> Result: request, key, status ("sent" | "cached" | "failed" | "over-budget"), content,
                    response (the completion's JSON), prompt_tokens, completion_tokens (server-reported),
                    cost_usd (paid now), call_cost_usd (what the call cost when made), attempts, error
     client.spent_usd -> USD paid by every run() of this client so far
-    client.stats -> RunStats of the last run(): sent, cached, failed, over_budget, retries, retry_reasons, tokens,
+    client.stats -> RunStats of the last run(): sent, cached, failed, over_budget, retries, retry_reasons,
+                   format_refused (answered by their fallback), tokens,
                    cost_usd (this run), cost_usd_total (every answered call), seconds; .to_json()
 
 Results come back in request order. A call is cached the moment it succeeds, keyed by
 (base URL, model, messages, params, version), so a killed run re-sends only what had not come back.
-Failed calls are results, not exceptions; only what would fail every call (HTTP 401/403/404, a bad
-setting) raises a `UsageError`. `await client.arun(...)` is the same from async code.
+`check_params(params, where)` is the usage error for a parameter the chat completions API does not know
+(a server's own ones go under `extra_body`). Failed calls are results, not exceptions; only what would
+fail every call (HTTP 401/403/404, a bad setting) raises a `UsageError`. `await client.arun(...)` is the same from async code.
 """
 
 from .cache import CallCache, call_key, default_cache_path
-from .client import Estimate, LLMClient, Request, Result, RunStats, redact_url
+from .client import Estimate, LLMClient, Request, Result, RunStats, check_params, redact_url
 from .pricing import Pricing, find_pricing, prompt_tokens
 
-__all__ = ["CallCache", "Estimate", "LLMClient", "Pricing", "Request", "Result", "RunStats", "call_key",
+__all__ = ["CallCache", "Estimate", "LLMClient", "Pricing", "Request", "Result", "RunStats", "call_key", "check_params",
            "default_cache_path", "find_pricing", "prompt_tokens", "redact_url"]

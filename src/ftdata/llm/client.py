@@ -9,10 +9,22 @@ the next run with a higher limit (the rest comes from the cache). Prompt tokens 
 cl100k, which undercounts what a server's chat template adds (SmolLM2's adds a system prompt: 2-3x),
 so with a budget the first call goes alone and the largest reported/estimated ratio seen so far,
 plus a quarter, scales every later estimate.
+
+Requests and tokens per minute are paced, not burst: each call waits until the one before it has used up
+its share of the minute (60/rpm seconds; its tokens x 60/tpm), so no minute ever holds more than the limit
+plus one call, across every run of the client. (A bucket as deep as the limit would let a full minute's
+calls through at once and as many again while it drains: up to twice the limit in the first minute.)
+
+A server without structured output refuses `response_format` (HTTP 400 or 422): a request that carries a
+`fallback` (the same question asked without it) is then answered by its fallback, and once a fallback has
+succeeded, later requests of the client go straight to theirs.
 """
 
 import asyncio
 import contextvars
+import difflib
+import functools
+import inspect
 import math
 import os
 import time
@@ -23,7 +35,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
-from aiolimiter import AsyncLimiter
 
 from ..errors import UsageError
 from .cache import CallCache, call_key
@@ -34,6 +45,9 @@ _FIRST_CALL_MARGIN = 3.0  # prompt tokens a server counts per estimated one, ass
 _MARGIN = 1.25
 _FATAL_STATUS = {401: "authentication failed: check OPENAI_API_KEY", 403: "access denied: check OPENAI_API_KEY",
                  404: "not found: check --base-url and --model"}
+_FORMAT_REFUSED = {400, 422}  # how servers without structured output answer a response_format
+# create()'s arguments that are not request parameters a caller sets per call
+_NOT_PARAMS = {"self", "messages", "model", "stream", "stream_options", "timeout", "extra_headers", "extra_query"}
 
 
 @dataclass
@@ -46,6 +60,29 @@ class Request:
     params: dict[str, Any] = field(default_factory=dict)
     version: str = ""
     id: str = ""
+    fallback: "Request | None" = None  # sent instead when the server refuses response_format
+
+
+@functools.cache
+def known_params() -> tuple[str, ...]:
+    """The chat completions API's request parameters, as the installed `openai` client knows them."""
+    from openai.resources.chat.completions import AsyncCompletions
+
+    return tuple(sorted(set(inspect.signature(AsyncCompletions.create).parameters) - _NOT_PARAMS))
+
+
+def check_params(params: dict[str, Any], where: str) -> None:
+    """A usage error for a parameter the API does not know (a typo the server would silently ignore);
+    a server's own parameters go under `extra_body`, which is sent as it is."""
+    known = known_params()
+    for name in params:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(f"{where}: unknown request parameter {name!r}{hint}; known: {', '.join(known)}; "
+                             f"a server's own parameter goes under extra_body (e.g. extra_body.top_k=40), sent as it is")
+    if "extra_body" in params and not isinstance(params["extra_body"], dict):
+        raise UsageError(f"{where}: extra_body must be a table of parameters, not {params['extra_body']!r}")
 
 
 @dataclass
@@ -76,6 +113,7 @@ class RunStats:
     over_budget: int = 0
     retries: int = 0
     retry_reasons: Counter = field(default_factory=Counter)  # "HTTP 429", "no response" -> attempts
+    format_refused: int = 0  # requests answered by their fallback: the server refused response_format
     prompt_tokens: int = 0  # of the calls answered in this run
     completion_tokens: int = 0
     cost_usd: float = 0.0  # paid in this run
@@ -142,8 +180,9 @@ class LLMClient:
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "unused"  # local servers want none
         self.cache, self.pricing, self.concurrency = cache, pricing, concurrency
         self.max_cost, self.max_retries, self.timeout, self.progress = max_cost, max_retries, timeout, progress
-        self._rpm = requests_per_minute
-        self._tpm = tokens_per_minute
+        self._requests_pace = _Pace(requests_per_minute) if requests_per_minute else None
+        self._tokens_pace = _Pace(tokens_per_minute) if tokens_per_minute else None
+        self._format_refused = False  # a fallback has succeeded: send fallbacks straight away
         self.stats = RunStats()
         self.spent_usd = 0.0  # by every run of this client: max_cost bounds them all together
         self._ratio: float | None = None  # reported / estimated prompt tokens, the largest seen
@@ -188,20 +227,20 @@ class LLMClient:
 
         pending = []
         for i, request in enumerate(requests):
-            key = self.key(request)
-            hit = self.cache.get(key) if self.cache is not None else None
-            if hit is not None:
-                settle(i, Result(request, key, "cached", _content(hit.response), hit.response, hit.prompt_tokens,
-                                 hit.completion_tokens, 0.0, hit.cost_usd))
+            for asked in (request, request.fallback) if self.cache is not None else ():
+                hit = self.cache.get(self.key(asked)) if asked is not None else None
+                if hit is not None:
+                    stats.format_refused += asked is not request
+                    settle(i, Result(asked, hit.key, "cached", _content(hit.response), hit.response,
+                                     hit.prompt_tokens, hit.completion_tokens, 0.0, hit.cost_usd))
+                    break
             else:
-                pending.append((i, request, key))
+                pending.append((i, request, self.key(request)))
 
         http = openai.DefaultAsyncHttpxClient(event_hooks={"request": [_on_request], "response": [_on_response]})
         api = openai.AsyncOpenAI(base_url=self.base_url, api_key=self._api_key, max_retries=self.max_retries,
                                  timeout=self.timeout, http_client=http)
         slots = asyncio.Semaphore(self.concurrency)
-        rpm = AsyncLimiter(self._rpm, 60) if self._rpm else None
-        tpm = AsyncLimiter(self._tpm, 60) if self._tpm else None
         self._reserved = 0.0
         calibrated = asyncio.Event()
         if self._ratio is not None:
@@ -221,7 +260,7 @@ class LLMClient:
                     continue
                 self._reserved += worst
                 tasks.append(asyncio.create_task(
-                    self._call(api, request, key, worst, slots, rpm, tpm, fatal, calibrated, lambda r, i=i: settle(i, r))))
+                    self._call(api, request, key, worst, slots, fatal, calibrated, lambda r, i=i: settle(i, r))))
             await asyncio.gather(*tasks)
         finally:
             for task in tasks:
@@ -243,19 +282,24 @@ class LLMClient:
         return self.pricing.cost(math.ceil(prompt_tokens(request.messages) * scale),
                                  request.params.get("max_tokens") or DEFAULT_MAX_TOKENS)
 
-    async def _call(self, api, request, key, reserved, slots, rpm, tpm, fatal, calibrated, settle) -> None:
+    async def _call(self, api, request, key, reserved, slots, fatal, calibrated, settle) -> None:
         attempts: list = []
         try:
-            if rpm:
-                await rpm.acquire()
-            if tpm:
-                await tpm.acquire(min(self._tpm, prompt_tokens(request.messages)
-                                      + (request.params.get("max_tokens") or 0)))
+            if self._format_refused and request.fallback is not None:
+                request, key = request.fallback, self.key(request.fallback)
+                self.stats.format_refused += 1
             _attempts.set(attempts)
             try:
                 try:
-                    completion = await api.chat.completions.create(model=self.model, messages=request.messages,
-                                                                   **request.params)
+                    completion = await self._create(api, request)
+                except openai.APIStatusError as e:
+                    if e.status_code not in _FORMAT_REFUSED or request.fallback is None \
+                            or "response_format" not in request.params:
+                        raise
+                    request, key = request.fallback, self.key(request.fallback)
+                    self.stats.format_refused += 1
+                    completion = await self._create(api, request)
+                    self._format_refused = True
                 finally:
                     self._note_retries(attempts)
             except openai.APIStatusError as e:
@@ -293,6 +337,13 @@ class LLMClient:
             calibrated.set()
             slots.release()
 
+    async def _create(self, api, request: Request):
+        if self._requests_pace:
+            await self._requests_pace.wait(1)
+        if self._tokens_pace:
+            await self._tokens_pace.wait(prompt_tokens(request.messages) + (request.params.get("max_tokens") or 0))
+        return await api.chat.completions.create(model=self.model, messages=request.messages, **request.params)
+
     def _note_retries(self, attempts: list) -> None:
         """Why each attempt but a successful last one failed: its HTTP status, or no response at all."""
         failed = attempts if not attempts or attempts[-1] is None or attempts[-1] >= 400 else attempts[:-1]
@@ -324,6 +375,22 @@ class LLMClient:
         if self._api_key and self._api_key != "unused":
             text = text.replace(self._api_key, "***")
         return text.replace(self.base_url, redact_url(self.base_url))
+
+
+class _Pace:
+    """At most `per_minute` units a minute, spread evenly: a call of n units starts once the calls before it
+    have had their n x 60/per_minute seconds each (a monotonic clock, so it holds across event loops)."""
+
+    def __init__(self, per_minute: float):
+        self.seconds_per_unit = 60.0 / per_minute
+        self.free_at = 0.0
+
+    async def wait(self, units: float) -> None:
+        now = time.monotonic()
+        start = max(now, self.free_at)
+        self.free_at = start + units * self.seconds_per_unit
+        if start > now:
+            await asyncio.sleep(start - now)
 
 
 def _reply(completion: Any) -> tuple[dict | None, str | None]:
