@@ -118,7 +118,19 @@ def test_functionary_masked_turn_is_not_trained_and_its_code_is_one_argument(tmp
     assert example.format == "functionary"
     assert [m.weight for m in example.messages if m.role == "assistant"] == [None, 0, None, None]
     assert json.loads(example.messages[5].tool_calls[0].arguments) == {"code": "print(14 * 3)"}
-    assert example.messages[0].images == ["kb12.png"]
+    assert example.messages[0].images == ["kb12.png"]  # the part's image; metainfo names the same file
+
+
+def test_functionary_image_named_only_in_metainfo_is_the_message_image(tmp_path):
+    record = {"metainfo": {"img_path": "shelf.png"}, "messages": [
+        {"role": "user", "content": "How many boxes are on the shelf?", "metainfo": {"img_path": "shelf.png"}},
+        {"role": "assistant", "content": "Four."}]}
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    (example,) = examples(str(path))
+    assert example.format == "functionary" and example.messages[0].images == ["shelf.png"]
+    assert _codes(tmp_path, record, "generic") == set()
+    assert "P013" in {code for code, _ in _codes(tmp_path, record, "openai")}  # a local file: not for a hosted API
 
 
 def test_functionary_and_plain_openai_records_share_a_file(tmp_path):

@@ -9,7 +9,9 @@ Its trainer (functionary/train, prompt templates in functionary/prompt_template)
   itself, not JSON (the v3 templates write them after `<|python_tag|>`). The canonical record declares it as a
   `python` function taking `{"code": ...}`, which is how an OpenAI-format file can hold it;
 - an assistant message with `metadata: {"masked": true}` is left out of the loss: weight 0;
-- vision records give `image_url` as a bare string and the image file in a message's `metainfo.img_path`.
+- vision records give `image_url` as a bare string, and the image file in `metainfo.img_path` (of the record, as
+  its vision dataset reads it, or of a message, as its test case writes it): a message's image when its content
+  names none.
 
 A record is read as functionary when it uses one of these (a call with neither id nor type, a code_interpreter
 tool, a masked message, `metainfo`); one that uses none is a plain openai-chat record, which functionary's
@@ -29,6 +31,8 @@ CODE_INTERPRETER = {"type": "function", "function": {
 
 
 def is_functionary(data: dict) -> bool:
+    if "metainfo" in data:
+        return True
     tools = data.get("tools")
     if isinstance(tools, list) and any(isinstance(t, dict) and t.get("type") == "code_interpreter" for t in tools):
         return True
@@ -48,9 +52,13 @@ def _read(data: dict, example: Example) -> None:
     raw = data.get("messages")
     example.messages = read_openai_messages(raw, "messages")
     for m, written in zip(example.messages, raw if isinstance(raw, list) else []):
-        metadata = written.get("metadata") if isinstance(written, dict) else None
+        if not isinstance(written, dict):
+            continue
+        metadata, metainfo = written.get("metadata"), written.get("metainfo")
         if m.role == "assistant" and isinstance(metadata, dict) and metadata.get("masked") is True:
             m.weight = 0
+        if not m.images and isinstance(metainfo, dict) and isinstance(metainfo.get("img_path"), str):
+            m.images = [metainfo["img_path"]]
     tools = data.get("tools")
     if isinstance(tools, list):
         example.tools = [CODE_INTERPRETER if isinstance(t, dict) and t.get("type") == "code_interpreter" else t
