@@ -131,6 +131,9 @@ def test_functionary_image_named_only_in_metainfo_is_the_message_image(tmp_path)
     assert example.format == "functionary" and example.messages[0].images == ["shelf.png"]
     assert _codes(tmp_path, record, "generic") == set()
     assert "P013" in {code for code, _ in _codes(tmp_path, record, "openai")}  # a local file: not for a hosted API
+    del record["messages"][0]["metainfo"]  # the record's alone, as functionary's LazyVisionDataset reads it
+    path.write_text(json.dumps(record) + "\n")
+    assert examples(str(path))[0].messages[0].images == ["shelf.png"]
 
 
 def test_functionary_and_plain_openai_records_share_a_file(tmp_path):

@@ -10,8 +10,8 @@ Its trainer (functionary/train, prompt templates in functionary/prompt_template)
   `python` function taking `{"code": ...}`, which is how an OpenAI-format file can hold it;
 - an assistant message with `metadata: {"masked": true}` is left out of the loss: weight 0;
 - vision records give `image_url` as a bare string, and the image file in `metainfo.img_path` (of the record, as
-  its vision dataset reads it, or of a message, as its test case writes it): a message's image when its content
-  names none.
+  its vision dataset reads it: the first user message's; or of a message, as its test case writes it): read as an
+  image where no content part names one.
 
 A record is read as functionary when it uses one of these (a call with neither id nor type, a code_interpreter
 tool, a masked message, `metainfo`); one that uses none is a plain openai-chat record, which functionary's
@@ -21,7 +21,7 @@ trainer reads as well, so both may share a file.
 import json
 from typing import Any
 
-from ..records import Example, Message, ToolCall
+from ..records import Example, ToolCall
 from .base import Format, read_openai_messages, write_openai_messages
 
 CODE_TOOL = "python"
@@ -59,6 +59,10 @@ def _read(data: dict, example: Example) -> None:
             m.weight = 0
         if not m.images and isinstance(metainfo, dict) and isinstance(metainfo.get("img_path"), str):
             m.images = [metainfo["img_path"]]
+    record_image = data["metainfo"].get("img_path") if isinstance(data.get("metainfo"), dict) else None
+    first_user = next((m for m in example.messages if m.role == "user"), None)
+    if isinstance(record_image, str) and first_user and not any(m.images for m in example.messages):
+        first_user.images = [record_image]
     tools = data.get("tools")
     if isinstance(tools, list):
         example.tools = [CODE_INTERPRETER if isinstance(t, dict) and t.get("type") == "code_interpreter" else t
