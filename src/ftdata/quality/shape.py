@@ -9,12 +9,8 @@ import re
 import zlib
 from collections import Counter
 
-# Words no sentence ends on (articles, conjunctions, possessives, "of", "to"): a text that stops on one was
-# cut. Prepositions and verbs that can close a sentence ("strive for", "connect with", "it is") are not here.
-_NEVER_LAST = frozenset(
-    "the a an and or but of to their its our your his her my than whose very such every each between among "
-    "whether although though unless including because if when while into onto upon via".split()
-)
+from . import phrases
+
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
 _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
 _CODE = re.compile(r"[;{}(\[]\s*$|^\s*[\w.]+\s*=\s*[\w.\[({'\"]"
@@ -61,24 +57,52 @@ def truncated(answer: str, prompt: str = "") -> str | None:
     # punctuation, a line that stops on a lowercase word, or a last sentence of one or two words, is cut off
     # (a list item only when the items above it all end in punctuation: lists often go without).
     in_list = bool(_LIST_ITEM.match(last_line))
-    ends_open = (last[-1] in ",;(-–—=&" or last in _NEVER_LAST and (not in_list or len(words) >= 4)
+    ends_open = (last[-1] in ",;(-–—=&" or _last_word_is("never-last-word", last) and (not in_list or len(words) >= 4)
                  or len(last) == 1 and last.islower() and last not in "ai" and not _FIELD_LINE.search(last_line))
     # ('two fallen l' was cut inside a word; 'Dependent variable: y' was not)
     ends_bare = not ends_open and len(words) >= 3 and (
-        _LOWER_WORD.match(last) or _STUB_SENTENCE.search(text)
+        _LOWER_WORD.match(last) or _STUB_SENTENCE.search(text[-200:])
         or _WORD.match(last) and len(words) >= 6 and _SENTENCES.search(text) and not _ATTRIBUTION.search(last_line))
     if not (ends_open or ends_bare) or looks_like_code(text):
         return None
     lines = [line.strip() for line in text.split("\n") if line.strip()]
+    rare_last = _last_word_is("rarely-last-word", last)  # 'is', 'would', 'they', "today's": weighs more than 'aid'
     if _is_verse(lines) or _letters_share(text) < 0.5 or _LIST_ITEM.match(lines[-1]) and (
-            ends_bare and not _short_last_item(lines)
+            ends_bare and not _short_last_item(lines, rare_last)
             or not last[-1].isalnum() and all(line[-1:] == last[-1] for line in lines if _LIST_ITEM.match(line))):
         return None  # a poem, Morse code, a last list item without a full stop, items that all end in "="
     if _VERSE_ASKED.search(prompt) and len(lines) <= 2 or len(lines) >= 2 and _VALEDICTION.match(lines[-2]) and len(words) <= 4:
         return None  # a line of a poem ends on a comma; a signature ('Best,' then 'ABC Ltd. Team') on a name
-    if ends_bare and (_MAPPING.search(text) or _FIELD_LINE.search(last_line) or not _looks_like_prose(lines, text)):
+    if len(lines) >= 2 and _VALEDICTION.match(lines[0]) and _VALEDICTION.match(last_line):
+        return None  # a letter from 'My dearest love,' to 'With heartfelt gratitude,' lacks only a name
+    if ends_bare and (not rare_last and (_MAPPING.search(text) or _FIELD_LINE.search(last_line) or _ends_its_own_way(lines, prompt))
+                      or not _looks_like_prose(lines, text, rare_last)):
         return None
     return f"output stops mid-sentence: …{last_line[-40:]!r}"
+
+
+def _last_word_is(list_name: str, word: str) -> bool:
+    """A lowercase last word that is one of a word list of rules/phrases/quality.toml."""
+    return word.islower() and phrases.pattern(list_name).fullmatch(word) is not None
+
+
+def _ends_its_own_way(lines: list[str], prompt: str) -> bool:
+    """A bare ending on a content word that is how this answer ends things: other lines of it end bare too
+    (a decision tree, notes), it closes an enumeration ('..., creative block, and competition'), or its last
+    sentence, eight words or more, repeats the words that end a sentence of the prompt ('What would you have
+    done if such AI pieces existed in your school' for '...existed in your school?')."""
+    if any(len(line.split()) >= 4 and line[-1].isalpha() for line in lines[:-1]):
+        return True
+    if _ENUMERATION_END.search(lines[-1]):
+        return True
+    words = _PLAIN_WORD.findall(_SENTENCE_END.split(lines[-1])[-1])
+    echo = r"\b" + r"\W+".join(map(re.escape, words[-3:])) + r"\s*(?:[.!?。！？]|$)"
+    return len(words) >= 8 and re.search(echo, prompt, re.I | re.M) is not None
+
+
+# ', X, and Y' with Y one or two lowercase words: the last item of a list ends the sentence
+_ENUMERATION_END = re.compile(r",[^,]+, (?:and|or) [a-z][^\W\d_]{3,}(?: [a-z][^\W\d_]{2,})?$")
+_PLAIN_WORD = re.compile(r"[^\W_]+")
 
 
 _MAPPING = re.compile(r"→|->|=>")  # 'apples → oranges, grapes': pairs, not sentences
@@ -94,10 +118,11 @@ def _is_verse(lines: list[str]) -> bool:
         sum(len(line.split()) for line in lines) <= 12 * len(lines)
 
 
-def _short_last_item(lines: list[str]) -> bool:
-    """A last list item under a third of the median length of the items right above it, or under 60% of it where
-    they all end in punctuation: the list was cut inside it. (A last item of full length without a full
-    stop is just a list.)"""
+def _short_last_item(lines: list[str], stops_on_function_word: bool) -> bool:
+    """A last list item under a third of the median length of the items right above it, or, where they all
+    end in punctuation, under 60% of it or stopping on a word that rarely ends a sentence ('...their score
+    for the turn is'): the list was cut inside it. (A last item of full length without a full stop is just
+    a list.)"""
     items = []
     for line in reversed(lines[:-1]):  # the items of its own list: the list lines right above it
         if not _LIST_ITEM.match(line):
@@ -106,7 +131,8 @@ def _short_last_item(lines: list[str]) -> bool:
     if not items:
         return False
     median = sorted(len(item) for item in items)[len(items) // 2]
-    return len(lines[-1]) < median / 3 or len(lines[-1]) < 0.6 * median and all(item[-1] in ".!?" for item in items)
+    return len(lines[-1]) < median / 3 or (len(lines[-1]) < 0.6 * median or stops_on_function_word and len(items) >= 2) \
+        and all(item[-1] in ".!?" for item in items)
 
 
 def _letters_share(text: str) -> float:
@@ -145,23 +171,28 @@ def _short_table_row(lines: list[str]) -> str | None:
 
 _INLINE_ITEM = re.compile(r"[*•]\s?[^\W\d_]|(?:^|[\w:.)]|\s)-\s[^\W\d_]")  # ':* solar* wind', 'math:- Number- Pie
 _SENTENCE_END = re.compile(r"[.!?。！？](?:[\"')\]]|\s|$)")
+_WORD_RUN = re.compile(r"^(?:[^\s,]+, ){3,}[^\s,]+$")
 
 
-def _looks_like_prose(lines: list[str], text: str) -> bool:
-    """Mostly sentences ending in punctuation, so a bare ending stands out (poems, lists and code do not)."""
-    lines = [line.strip() for line in lines if line.strip()]
+def _looks_like_prose(lines: list[str], text: str, rare_last: bool = False) -> bool:
+    """Mostly sentences ending in punctuation, so a bare ending stands out (poems, lists and code do not). A
+    letter's salutation and closing lines are not sentences; one line is prose from 12 words, or from 6 when
+    it stops on a word that rarely ends a sentence."""
+    lines = [line.strip() for line in lines if line.strip() and not _VALEDICTION.match(line.strip())] or [""]
     if text.count("/ ") >= 2:  # verse written on one line: 'Pale moonlight falls / On a lake'
         return False
     if len(lines) > 1 and sum(1 for line in lines[:-1] if line[-1] in ".!?:") < (len(lines) - 1) / 2:
         return False
     if len(lines) == 1 and sum(w[:1].isupper() for w in text.split()) > len(text.split()) / 2:
         return False  # a Title Case headline, not a sentence
+    if _WORD_RUN.match(lines[-1]):
+        return False  # 'an, apple, breakfast, ate, for' lists words
     if len(_INLINE_ITEM.findall(lines[-1])) >= 2:
         return False  # 'These include: - Difficulty with cues - Challenges with attention' runs a list on one line
     words = len(text.split())
     if words >= 60 and len(_SENTENCE_END.findall(text)) < words / 60:
         return False  # a transcript or a script with next to no sentence punctuation ends bare all the time
-    return bool(re.search(r"[.!?][\"')\]]?\s+[A-Z0-9\"']", text)) or len(lines) == 1 and len(text.split()) >= 12
+    return bool(re.search(r"[.!?][\"')\]]?\s+[A-Z0-9\"']", text)) or len(lines) == 1 and len(text.split()) >= (6 if rare_last else 12)
 
 
 def _open_brackets(text: str) -> int:
