@@ -109,7 +109,7 @@ def duplicates_files(tmp: Path) -> list[Path]:
     train += [dict(train[i]) for i in rng.sample(range(len(train)), 12)]  # exact copies, later
     train += [_chat("Continue the story 7.", "A different ending, told briefly.")]  # repeated prompt (D003)
     rng.shuffle(train)
-    val = [train[5], _chat("Continue the story 1.", texts[9].replace(" ", "  ", 3) + " Also"), _chat("New?", "Fresh.")]
+    val = [train[5], _chat("Continue the story 9.", texts[9].replace(" ", "  ", 3) + " Also"), _chat("New?", "Fresh.")]
     test = [_chat("Something unseen", "An answer nobody gave."), train[40]]
     paths = []
     for name, rows in (("train.jsonl", train), ("val.jsonl", val), ("test.jsonl", test)):
@@ -170,7 +170,7 @@ def test_duplicates_auto_shingles_decided_in_big_shards_merge_exactly(duplicates
         stages.append(checked_into(stage, part))
     whole = checked_into(DuplicatesStage(ctx), [e for part in parts for e in part], batch=50)
     states = [pickle.loads(pickle.dumps(s.shard_state())) for s in stages]
-    assert all(state[-1].index.size and not state[-1]._pending for state in states[:-1])
+    assert all(state[-1].index.size and not len(state[-1]._pending) for state in states[:-1])
     fresh = DuplicatesStage(ctx)
     for state in states:
         fresh.merge(state)

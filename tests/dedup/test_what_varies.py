@@ -29,7 +29,7 @@ def test_tool_use_records_sharing_system_prompt_and_tools_differ_by_ask_and_call
     path = FIXTURES / "tool_use.jsonl"  # 21 records: a 1.5K system prompt and 8 tools in each, asks and calls vary
     assert findings(path) == [("D002", 21, [1])]  # only "Please play Bohemian Rhapsody" repeats line 1
     whole = findings(path, boilerplate="off")  # compared whole, the shared parts make distinct asks alike
-    assert len(whole) > 3 and ("D002", 21, [1]) in whole
+    assert len(whole) > 1 and ("D002", 21, [1]) in whole  # e.g. shuffle on and off (line 12 of 11)
 
 
 def test_multiple_choice_template_is_left_out():
@@ -122,3 +122,61 @@ def test_one_template_worked_with_other_numbers_is_another_example(tmp_path):
     path = tmp_path / "train.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert findings(path) == [("D002", 3, [1])]
+
+
+def _write(tmp_path: Path, rows: list[dict]) -> Path:
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_one_answer_template_about_other_systems_is_another_example(tmp_path):
+    # moj-laa-architect-info's answers: one template filled with the system each prompt names
+    answer = ("HMCTS are replacing the Libra system with a new service called Common Platform. Once the replacement is "
+              "complete, the Legal Aid Agency will no longer need {} and it can be decommissioned.")
+    rows = [_chat("What is the future of InfoX", answer.format("InfoX")),
+            _chat("What is the future of NoLASA", answer.format("NoLASA")),
+            _chat("What's the future of InfoX?", answer.format("InfoX").replace("no longer", "not"))]
+    assert findings(_write(tmp_path, rows)) == [("D002", 3, [1])]  # reworded, about the same system
+
+
+def test_an_acronym_names_what_its_words_name(tmp_path):
+    states = "Alabama, Alaska, Arizona, Arkansas, California, Colorado, Connecticut, Delaware, Florida, Georgia, Hawaii"
+    rows = [_chat("List the states in the United States of America in alphabetical order.",
+                  f"The states of the United States of America in alphabetical order are {states}."),
+            _chat("List all the states in the US in alphabetical order.", f"The states in the United States are {states}.")]
+    assert findings(_write(tmp_path, rows)) == [("D002", 2, [1])]
+
+
+def _conversation(*turns: str) -> dict:
+    return {"messages": [{"role": "user" if k % 2 == 0 else "assistant", "content": t} for k, t in enumerate(turns)]}
+
+
+OPENING = ("Why is energy so important in the world?",
+           "Without energy, the world would be a very different place. We would be unable to move or change anything "
+           "because energy is essential for all the technology and comforts we enjoy every single day.",
+           "Do you have any examples of how energy is used in our daily lives?",
+           "Imagine waking up in the morning and not being able to turn on the lights or cook breakfast. You would have "
+           "to go outside to gather firewood to make a fire just to cook your food before school.")
+CLOSING = ("Are there any ways to conserve energy?",
+           "There are many ways to conserve energy. Turn off lights when you leave a room, unplug electronics when you "
+           "are not using them, and walk or take public transportation instead of driving whenever possible.")
+
+
+def test_a_conversation_with_another_exchange_is_another_example(tmp_path):
+    # allyarc line 923 against 922: the same opening and close, another exchange between them
+    ran_out = ("What would happen if we ran out of energy?",
+               "If we ran out of energy, our lives would change drastically and we would need new ways to do everything.")
+    too_much = ("What would happen if we used too much energy?",
+                "Using too much harms the environment: burning fossil fuels releases pollutants into the air we breathe.")
+    rows = [_conversation(*OPENING, *ran_out, *CLOSING), _conversation(*OPENING, *too_much, *CLOSING)]
+    assert findings(_write(tmp_path, rows)) == []
+
+
+def test_a_record_extending_another_is_kept_in_its_place(tmp_path):
+    # allyarc lines 72 and 74: the later record holds every exchange of the earlier and one more
+    more = ("I want to join the school's debate team. How can I prepare?",
+            "Joining the debate team is a great way to develop skills: follow current events, practise public speaking "
+            "and build arguments supported by evidence and reasoning.")
+    rows = [_conversation(*OPENING, *CLOSING), _conversation(*OPENING, *more, *CLOSING)]
+    assert findings(_write(tmp_path, rows)) == [("D002", 1, [2])]  # the shorter goes, the longer is kept

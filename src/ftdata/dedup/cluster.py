@@ -5,6 +5,8 @@ per band partition, `verify` per pair partition and `connected` once over the (s
 pairs, without changing them.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .shingles import ShingleSets
@@ -56,15 +58,57 @@ def true_jaccard(sets: ShingleSets, pairs: np.ndarray) -> np.ndarray:
     return out
 
 
-def _answers_agree(answers: ShingleSets | None, i: int, j: int, threshold: float) -> bool:
-    a, b = (answers.of(i), answers.of(j)) if answers is not None else ((), ())
-    return not len(a) or not len(b) or _jaccard(answers, i, j) >= threshold
+@dataclass(slots=True)
+class SameExample:
+    """What a pair of similar texts must also share to be one example twice, not two examples alike.
+
+    Any part left None is not compared. `answers`: the final answers, whose Jaccard must reach
+    `answer_threshold` (another answer to one passage or opening is another example). `turns`: every turn
+    each record teaches (record r's are turns[turn_offsets[r]:turn_offsets[r + 1]]): each turn of the
+    record with fewer must resemble some turn of the other (Jaccard >= `turn_threshold`), so that removing
+    it loses no exchange. `named`/`known`: names and numbers of the questions and answers, and the tokens
+    that could match them: when each record names something the other lacks, they are about other things.
+    """
+
+    answers: ShingleSets | None = None
+    answer_threshold: float = 0.0
+    turns: ShingleSets | None = None
+    turn_offsets: np.ndarray | None = None
+    turn_threshold: float = 0.0
+    named: ShingleSets | None = None
+    known: ShingleSets | None = None
+
+    def __call__(self, i: int, j: int) -> bool:
+        return self._answers_agree(i, j) and self._turns_held(i, j) and not self._other_names(i, j)
+
+    def _answers_agree(self, i: int, j: int) -> bool:
+        a = self.answers
+        return a is None or not len(a.of(i)) or not len(a.of(j)) or _jaccard(a, i, j) >= self.answer_threshold
+
+    def _turns_held(self, i: int, j: int) -> bool:
+        if self.turns is None:
+            return True
+        mine, theirs = (range(self.turn_offsets[r], self.turn_offsets[r + 1]) for r in (i, j))
+        if len(mine) > len(theirs):
+            mine, theirs = theirs, mine
+        for k, turn in enumerate(mine):  # the turn at the same place first: it is the usual match
+            if not len(self.turns.of(turn)):
+                continue
+            places = [theirs[k]] if k < len(theirs) else []
+            if not any(_jaccard(self.turns, turn, t) >= self.turn_threshold for t in [*places, *theirs]):
+                return False
+        return True
+
+    def _other_names(self, i: int, j: int) -> bool:
+        if self.named is None:
+            return False
+        return bool(len(np.setdiff1d(self.named.of(i), self.known.of(j), assume_unique=True))
+                    and len(np.setdiff1d(self.named.of(j), self.known.of(i), assume_unique=True)))
 
 
-def answers_agree(answers: ShingleSets | None, pairs: np.ndarray, threshold: float) -> np.ndarray:
-    """For each pair, whether its answers are near-duplicates too (or either has none to compare): records
-    with one passage or prompt but other answers are other examples, not copies."""
-    return np.fromiter((_answers_agree(answers, i, j, threshold) for i, j in _rows(pairs)), dtype=bool, count=len(pairs))
+def same_example(check: SameExample, pairs: np.ndarray) -> np.ndarray:
+    """For each pair, whether it passes `check`."""
+    return np.fromiter((check(i, j) for i, j in _rows(pairs)), dtype=bool, count=len(pairs))
 
 
 def shared_bands(keys: np.ndarray, pairs: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
@@ -83,9 +127,9 @@ def _rows(pairs: np.ndarray, chunk: int = 4096):
 
 
 def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget: int,
-                  answers: ShingleSets | None = None, answer_threshold: float = 0.0) -> tuple[np.ndarray, int]:
-    """The pairs whose true Jaccard reaches threshold (their answers' too, see answers_agree), verifying at
-    most `budget` of them, in the given order.
+                  check: SameExample = SameExample()) -> tuple[np.ndarray, int]:
+    """The pairs whose true Jaccard reaches threshold and that pass `check`, verifying at most `budget` of
+    them, in the given order.
 
     A pair whose records the pairs verified so far already join is not verified: it would join nothing,
     so the connected components are those of verifying every pair, as long as the budget lasts. Returns
@@ -107,7 +151,7 @@ def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget
         if spent == budget:
             break
         spent += 1
-        if _jaccard(sets, i, j) >= threshold and _answers_agree(answers, i, j, answer_threshold):
+        if _jaccard(sets, i, j) >= threshold and check(i, j):
             found.append(k)
             parent[max(ri, rj)] = min(ri, rj)
     else:

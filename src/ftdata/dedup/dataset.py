@@ -11,6 +11,7 @@ training record is leakage; other members are duplicates of the kept one.
 """
 
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,41 +49,39 @@ class DuplicateFinder:
         # boilerplate: as check finds it, unless told (the bare index leaves it to its caller)
         self.index = NearDuplicateIndex(**{"boilerplate": "auto", **index_options}) if near else None
         self.batch = batch
-        self._pending: list[str] = []
-        self._pending_groups: list[int] = []
-        self._pending_answers: list[str] = []
+        self._pending = _Pending()
         self.hashes = array("Q")
         self.prompts = array("Q")  # 0: no prompt
         self.splits = array("B")
         self.scores = array("d")
+        self.turns = array("H")  # turns each record teaches (capped): the kept record is one with the most
 
     def __len__(self) -> int:
         return len(self.hashes)
 
     def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0, group: int = 0,
-            answer: str = "") -> int:
+            answer: str = "", turns: Sequence[str] = (), names: tuple[list[int], list[int]] = ([], [])) -> int:
         """Remember one record (texts already normalised); its position is returned. Only records of one
-        `group` (e.g. with the same images) can be near-duplicates, and only if their answers are too."""
+        `group` (e.g. with the same images) can be near-duplicates, and only if they are one example (their
+        answers, turns and names: see cluster.SameExample)."""
         self.hashes.append(hash64(text))
         self.prompts.append(hash64(prompt) if prompt and prompt != text else 0)
         self.splits.append(SPLITS.index(split) if split in SPLITS else 0)
         self.scores.append(score)
+        self.turns.append(min(len(turns), 0xFFFF))
         if self.index is not None:
-            self._pending.append(text)
-            self._pending_groups.append(group)
-            self._pending_answers.append(answer)
+            self._pending.append(text, group, answer, turns, names)
             if len(self._pending) >= self.batch:
                 self._flush()
         return len(self.hashes) - 1
 
     def nbytes(self) -> int:
-        own = sum(a.itemsize * len(a) for a in (self.hashes, self.prompts, self.splits, self.scores))
+        own = sum(a.itemsize * len(a) for a in (self.hashes, self.prompts, self.splits, self.scores, self.turns))
         return own + (self.index.nbytes() if self.index else 0)
 
     def _flush(self) -> None:
         if self._pending:
-            self.index.add(self._pending, self._pending_groups, self._pending_answers)
-            self._pending, self._pending_groups, self._pending_answers = [], [], []
+            self.index.add(**self._pending.take(len(self._pending)))
 
     def for_merge(self) -> "DuplicateFinder":
         """Itself, ready to hand to `merge` in another process: texts hashed, unless the index's shingling is
@@ -97,7 +96,7 @@ class DuplicateFinder:
         if (self.index is None) != (other.index is None):
             raise ValueError("cannot merge a finder of near-duplicates with one of exact duplicates only")
         for mine, theirs in ((self.hashes, other.hashes), (self.prompts, other.prompts),
-                             (self.splits, other.splits), (self.scores, other.scores)):
+                             (self.splits, other.splits), (self.scores, other.scores), (self.turns, other.turns)):
             mine.extend(theirs)
         if self.index is None:
             return
@@ -106,14 +105,9 @@ class DuplicateFinder:
                 self.index.shingling, self.index.boilerplate = other.index.shingling, other.index.boilerplate
             self._flush()
             self.index.merge(other.index)
-        self._pending += other._pending
-        self._pending_groups += other._pending_groups
-        self._pending_answers += other._pending_answers
+        self._pending.extend(other._pending)
         while len(self._pending) >= self.batch:  # the same batches as one finder fed record by record
-            b = self.batch
-            self.index.add(self._pending[:b], self._pending_groups[:b], self._pending_answers[:b])
-            self._pending, self._pending_groups, self._pending_answers = (
-                self._pending[b:], self._pending_groups[b:], self._pending_answers[b:])
+            self.index.add(**self._pending.take(self.batch))
 
     def resolve(self) -> Resolution:
         hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)
@@ -124,11 +118,14 @@ class DuplicateFinder:
         groups = connected(np.concatenate(pairs)) if len(self) else []
         splits = np.frombuffer(self.splits, dtype=np.uint8) if len(self) else np.zeros(0, np.uint8)
         scores = np.frombuffer(self.scores, dtype=np.float64) if len(self) else np.zeros(0)
+        turns = np.frombuffer(self.turns, dtype=np.uint16) if len(self) else np.zeros(0, np.uint16)
         result = Resolution(clusters=[], removals=[], repeated_prompts=[])
         for group in sorted(groups, key=lambda g: (-len(g), g[0])):
             members = np.array(group)
             earliest = splits[members].min()
             eligible = members[splits[members] == earliest]
+            # a record that extends another (more turns) is never dropped for it: the most turns, then the keep score
+            eligible = eligible[turns[eligible] == turns[eligible].max()]
             kept = int(eligible[np.argmax(scores[eligible])])  # argmax: the first on ties
             exact_only = len(set(hashes[members].tolist())) == 1
             # an identical text is an exact duplicate whatever else it resembles: it copies the first record
@@ -160,3 +157,35 @@ class DuplicateFinder:
         pairs = candidate_pairs(prompts[ids][:, None], ids)  # (first with that prompt, later one)
         pairs = pairs[hashes[pairs[:, 0]] != hashes[pairs[:, 1]]]
         return [(int(later), int(first)) for first, later in pairs]
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Records not yet hashed, as the index's add() takes them."""
+
+    texts: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+    answers: list = field(default_factory=list)
+    turns: list = field(default_factory=list)
+    names: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def append(self, text, group, answer, turns, names) -> None:
+        for part, value in zip((self.texts, self.groups, self.answers, self.turns, self.names),
+                               (text, group, answer, turns, names)):
+            part.append(value)
+
+    def extend(self, other: "_Pending") -> None:
+        for name in self.__slots__:
+            getattr(self, name).extend(getattr(other, name))
+
+    def take(self, count: int) -> dict[str, list]:
+        """The first `count` records, as add()'s keyword arguments, leaving the rest."""
+        taken = {}
+        for name in self.__slots__:
+            part = getattr(self, name)
+            taken[name] = part[:count]
+            setattr(self, name, part[count:])
+        return taken

@@ -39,6 +39,10 @@ BOILERPLATE_SHARE = 0.05
 # planted chat recall 0.971 against 0.958: benchmarks/results/dedup.txt)
 ANSWER_SHINGLING = Shingling(WORD, 2)
 ANSWER_THRESHOLD = 0.5
+# Each turn the record with fewer turns teaches must resemble one of the other's this much (word bigrams): a
+# reworded turn stays above it ("According to my calculations, you are 31" against "Based on the birthdate you
+# provided, you are 31": 0.29), another exchange falls far below (0.0-0.05 on the real files' false removals)
+TURN_THRESHOLD = 0.25
 BOILERPLATE_MIN = 8
 
 
@@ -102,6 +106,10 @@ class NearDuplicateIndex:
         self._groups: list[np.ndarray] = []
         self._sets: list[ShingleSets] = []
         self._answers: list[ShingleSets] = []  # of each text's answer, when add() is given them (true Jaccard only)
+        self._turns: list[ShingleSets] = []  # of every turn of each text, when add() is given them (likewise)
+        self._turn_counts: list[np.ndarray] = []
+        self._named: list[ShingleSets] = []  # names and numbers of each text, and what could match them (likewise)
+        self._known: list[ShingleSets] = []
         self._sigs: list[np.ndarray] = []
         self.size = 0
         # shinglings that merged shards chose ("auto") other than this index's: texts hashed with one are
@@ -113,10 +121,12 @@ class NearDuplicateIndex:
         """Whether shingling and boilerplate are fixed ("auto" decides both from the first batch)."""
         return self.shingling != "auto" and self.boilerplate is not None
 
-    def add(self, texts: Sequence[str], groups: Sequence[int] | None = None, answers: Sequence[str] | None = None) -> None:
+    def add(self, texts: Sequence[str], groups: Sequence[int] | None = None, answers: Sequence[str] | None = None,
+            turns: Sequence[Sequence[str]] | None = None, names: Sequence[tuple[list[int], list[int]]] | None = None) -> None:
         """Index a batch; its texts get the next ids (0, 1, 2... over all batches). `groups`: a uint64 per
-        text, only texts of the same group can be near-duplicates (default: all in group 0). `answers`: the
-        part of each text that must be a near-duplicate too ("" for none; true-Jaccard verification only)."""
+        text, only texts of the same group can be near-duplicates (default: all in group 0). True-Jaccard
+        verification only, see cluster.SameExample: `answers`, the part of each text that must be a
+        near-duplicate too ("" for none); `turns`, the turns each text teaches; `names`, (named, known) hashes."""
         if self.shingling == "auto":
             self.shingling = choose_shingling(texts)
         if self.boilerplate is None:
@@ -130,6 +140,12 @@ class NearDuplicateIndex:
             self._sets.append(sets)
             if answers is not None:
                 self._answers.append(shingle_batch(list(answers), ANSWER_SHINGLING))
+            if turns is not None:
+                self._turns.append(shingle_batch([t for each in turns for t in each], ANSWER_SHINGLING))
+                self._turn_counts.append(np.fromiter(map(len, turns), dtype=np.int64, count=len(turns)))
+            if names is not None:
+                self._named.append(ShingleSets.of_lists([named for named, _ in names]))
+                self._known.append(ShingleSets.of_lists([known for _, known in names]))
         elif self.verify == "signature":
             self._sigs.append(sigs)
         self.size += len(texts)
@@ -153,23 +169,31 @@ class NearDuplicateIndex:
         self.foreign |= other.foreign - {self.shingling}
         if bool(self._answers) != bool(other._answers) and self.size and other.size:
             raise ValueError("cannot merge a near-duplicate index that compares answers with one that does not")
-        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups, other._answers)
+        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups, other._answers,
+                 other._turn_counts, other._named, other._known)
+        turns = other._turns
         if keep is not None:
             cuts = np.cumsum([len(k) for k in other._keys])[:-1]
             masks = np.split(np.asarray(keep, dtype=bool), cuts)
             parts = tuple([part.select(m) if isinstance(part, ShingleSets) else part[m]
                            for part, m in zip(batches, masks)] for batches in parts)
+            turns = [t.select(np.repeat(m, c)) for t, m, c in zip(other._turns, masks, other._turn_counts)]
         self._keys += parts[0]
         self._has_shingles += parts[1]
         self._sets += parts[2]
         self._sigs += parts[3]
         self._groups += parts[4]
         self._answers += parts[5]
+        self._turn_counts += parts[6]
+        self._named += parts[7]
+        self._known += parts[8]
+        self._turns += turns
         self.size += sum(len(k) for k in parts[0])
 
     def nbytes(self) -> int:
-        arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups]
-        arrays += [a for s in (*self._sets, *self._answers) for a in (s.hashes, s.offsets)]
+        arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups, *self._turn_counts]
+        sets = (*self._sets, *self._answers, *self._turns, *self._named, *self._known)
+        arrays += [a for s in sets for a in (s.hashes, s.offsets)]
         return sum(a.nbytes for a in arrays)
 
     def budget(self) -> int | None:
@@ -198,10 +222,10 @@ class NearDuplicateIndex:
         if self.verify == "jaccard" and budget is not None and len(pairs) > budget:
             order = np.argsort(-cluster.shared_bands(keys, pairs), kind="stable")  # ties: in id order
             pairs, self.unverified = cluster.verify_within(self._all_sets(), pairs[order], self.threshold, budget,
-                                                           self._all_answers(), ANSWER_THRESHOLD)
+                                                           self._same_example())
         elif self.verify == "jaccard":
             pairs = pairs[cluster.true_jaccard(self._all_sets(), pairs) >= self.threshold]
-            pairs = pairs[cluster.answers_agree(self._all_answers(), pairs, ANSWER_THRESHOLD)]
+            pairs = pairs[cluster.same_example(self._same_example(), pairs)]
         elif self.verify == "signature":
             sigs = np.concatenate(self._sigs)
             pairs = pairs[minhash.estimated_jaccard(sigs[pairs[:, 0]], sigs[pairs[:, 1]]) >= self.threshold]
@@ -215,9 +239,18 @@ class NearDuplicateIndex:
         self._sets = _joined(self._sets)
         return self._sets[0]
 
-    def _all_answers(self) -> ShingleSets | None:
-        self._answers = _joined(self._answers)
-        return self._answers[0] if self._answers else None
+    def _same_example(self) -> cluster.SameExample:
+        """What verified pairs must share besides their texts' similarity, from whatever add() was given."""
+        self._answers, self._turns, self._named, self._known = map(
+            _joined, (self._answers, self._turns, self._named, self._known))
+        check = cluster.SameExample(answers=self._answers[0] if self._answers else None, answer_threshold=ANSWER_THRESHOLD)
+        if self._turns:
+            offsets = np.zeros(self.size + 1, dtype=np.int64)
+            np.cumsum(np.concatenate(self._turn_counts), out=offsets[1:])
+            check.turns, check.turn_offsets, check.turn_threshold = self._turns[0], offsets, TURN_THRESHOLD
+        if self._named:
+            check.named, check.known = self._named[0], self._known[0]
+        return check
 
 
 def _joined(batches: list[ShingleSets]) -> list[ShingleSets]:

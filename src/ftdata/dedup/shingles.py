@@ -64,6 +64,13 @@ class ShingleSets:
     def of(self, i: int) -> np.ndarray:
         return self.hashes[self.offsets[i]:self.offsets[i + 1]]
 
+    @classmethod
+    def of_lists(cls, lists: list[list[int]]) -> "ShingleSets":
+        """Sets given as sorted lists of distinct uint32 hashes, one per text."""
+        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum([len(x) for x in lists], out=offsets[1:])
+        return cls(np.fromiter((h for x in lists for h in x), dtype=np.uint32, count=offsets[-1]), offsets)
+
     def select(self, keep: np.ndarray) -> "ShingleSets":
         """The sets of the texts where `keep` (a bool per text) is true, in order."""
         sizes = self.sizes()[keep]

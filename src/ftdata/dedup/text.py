@@ -124,3 +124,63 @@ def prompt_text(example: Example, images: list[str] | None = None) -> str:
     if parts and example.tools:
         parts.append("tools: " + orjson.dumps(example.tools, default=str).decode())
     return "\n".join(parts)
+
+
+def _turn_text(m: Message) -> str:
+    """One turn as the model learns to say it: its text, then its tool calls (no role label, which every turn shares)."""
+    calls = [f"{c.name}({c.arguments if isinstance(c.arguments, str) else orjson.dumps(c.arguments).decode()})"
+             for c in m.tool_calls]
+    return "\n".join([m.content, *calls]) if calls else m.content
+
+
+def assistant_turns(example: Example) -> list[str]:
+    """Every turn the record teaches (its assistant turns, a pair's chosen and rejected ones), in order: a record
+    whose turns the kept record does not hold is another example, whatever its overall similarity."""
+    return [_turn_text(m) for messages in (example.messages, example.chosen, example.rejected)
+            for m in messages or () if m.role == "assistant"]
+
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
+_CONNECTORS = frozenset({"of", "the", "and", "for", "de", "la", "le", "du", "von", "van", "der"})
+NAMES_CHARS = 20_000  # of each side read for names: enough for any question, bounded for a huge record
+
+
+def _name_hash(token: str) -> int:
+    return xxhash.xxh32_intdigest(token.encode("utf-8", "surrogatepass"))
+
+
+def _names(text: str, named: set[int], known: set[int]) -> None:
+    run: list[str] = []  # initials of the current run of capitalised words (United States of America: USA)
+    end = 0
+    for m in _TOKEN.finditer(text, 0, NAMES_CHARS):
+        token, gap = m.group(), text[end:m.start()]
+        end = m.end()
+        capital = token[0].isupper()
+        if capital or any(c.isupper() or c.isdigit() for c in token):
+            known.add(_name_hash(token))
+            # mid-sentence (after a word or a comma), or shaped like a name wherever it stands (GPT, InfoX, 2024)
+            mid_sentence = m.start() > 0 and not gap.strip(" ,") and gap != ""
+            if (len(token) > 1 or token.isdigit()) and (mid_sentence or token[0].isdigit() or any(
+                    c.isupper() or c.isdigit() for c in token[1:])):
+                named.add(_name_hash(token))
+        if capital and token.isalpha():
+            run.append(token[0])
+        elif token not in _CONNECTORS or not run:
+            for k in range(2, len(run) + 1):  # an acronym names what its words name: US, USA
+                known.add(_name_hash("".join(run[:k])))
+            run = []
+    for k in range(2, len(run) + 1):
+        known.add(_name_hash("".join(run[:k])))
+
+
+def names(example: Example) -> tuple[list[int], list[int]]:
+    """Hashes of the names and numbers the record's questions (user turns) and answer hold, and of every token
+    that could match one (capitalised anywhere, acronyms of capitalised runs). Two records that each name
+    something the other does not (InfoX and NoLASA, 9 + 7 and 11 x 11) ask or teach other facts."""
+    named: set[int] = set()
+    known: set[int] = set()
+    questions = [m for m in example.prompt() if m.role == "user"]  # not earlier answers: a tool's figures vary
+    for m in [*questions, *example.answer(), *(example.rejected if example.is_preference else ())]:
+        if m.role in ("user", "assistant"):
+            _names(_turn_text(m), named, known)
+    return sorted(named), sorted(known)

@@ -9,7 +9,7 @@ import math
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
 from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling, find_boilerplate
 from ..dedup.shingles import Shingling
-from ..dedup.text import answer_text, image_ids, near_group, normalise, prompt_text, record_text
+from ..dedup.text import answer_text, assistant_turns, image_ids, names, near_group, normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..records import Example, Ref
 from .base import Context, Problem, Stage, build_options
@@ -41,12 +41,23 @@ class Options:
     list_clusters: int = 10  # clusters listed in the report's stats, largest first; -1: all
 
 
-def compared(example: Example, casefold: bool = False) -> tuple[str, str, str, int]:
-    """What a record is compared on: its normalised text, prompt and answer, and its near-duplicate group."""
+class Compared(NamedTuple):
+    """What a record is compared on (see ftdata.dedup.text)."""
+
+    text: str  # normalised, as are prompt and answer
+    prompt: str
+    answer: str
+    group: int  # only records of one group can be near-duplicates
+    turns: list[str]  # each turn it teaches
+    names: tuple[list[int], list[int]]  # hashes of the names and numbers it holds, and of what could match them
+
+
+def compared(example: Example, casefold: bool = False) -> Compared:
     images = image_ids(example)
     answer = normalise(answer_text(example), casefold=casefold)
-    return (normalise(record_text(example, images), casefold=casefold),
-            normalise(prompt_text(example, images), casefold=casefold), answer, near_group(images, answer))
+    return Compared(normalise(record_text(example, images), casefold=casefold),
+                    normalise(prompt_text(example, images), casefold=casefold), answer, near_group(images, answer),
+                    assistant_turns(example), names(example))
 
 
 class DuplicatesStage(Stage):
@@ -94,8 +105,8 @@ class DuplicatesStage(Stage):
     def check(self, example: Example) -> Iterator[Problem]:
         if example.messages is None:  # unparsed: other stages report it
             return ()
-        text, prompt, answer, group = compared(example, self.options.casefold)
-        self.finder.add(text, prompt, example.split, self._score(example, text), group, answer)
+        c = compared(example, self.options.casefold)
+        self.finder.add(c.text, c.prompt, example.split, self._score(example, c.text), c.group, c.answer, c.turns, c.names)
         self.file_of.append(self._file_id(example.file))
         self.lines.append(example.line)
         self.indices.append(example.index)
