@@ -220,12 +220,14 @@ def _run_step(recipe, step, items, client, seed, schema, response_format, totals
                     for item in batch]
         results = client.run(requests)
         totals.update(_numbers(client))
-        repairs = {}
+        earlier, repairs = repairs, {}
         for item, result in zip(batch, results):
             error = _take(step, item, result, schema)
             if error and attempt < step.repairs and result.ok:
-                # send the reply back with the validator's error: the model gets one more chance
-                repairs[item.number] = [{"role": "assistant", "content": result.content or ""},
+                # send the reply back with the validator's error, after the earlier ones: the model gets one
+                # more chance, and a repeated reply is never the same request (a cached, equally bad answer)
+                repairs[item.number] = [*earlier.get(item.number, ()),
+                                        {"role": "assistant", "content": result.content or ""},
                                         {"role": "user", "content": f"That reply is not valid: {error}. "
                                          "Reply again with only the corrected JSON."}]
             elif error:
