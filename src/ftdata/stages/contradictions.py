@@ -77,7 +77,7 @@ class ContradictionsStage(Stage):
     def shard_state(self) -> tuple:
         if self.index is not None:
             self._flush()
-        return self.groups, self.index, self.indexed
+        return self.groups.state(), self.index, self.indexed
 
     def merge(self, state: tuple) -> None:
         groups, index, indexed = state
