@@ -233,3 +233,31 @@ def test_dedup_and_split_never_pass_escapes_from_file_names_to_the_terminal(tmp_
         result = subprocess.run([sys.executable, "-m", "ftdata", *args], capture_output=True, timeout=120)
         printed = result.stdout.decode() + result.stderr.decode()
         assert "Traceback" not in printed and "\x1b" not in printed and "\\x1b[2J" in printed, (args, printed)
+
+
+def test_config_is_found_from_the_first_inputs_folder_upwards_then_the_working_directory(tmp_path, monkeypatch):
+    """As ruff finds the config closest to the file: the data's project settings apply wherever the command
+    runs; an input with none above it takes the working directory's; --show-settings names the file used."""
+    project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    (project / "data").mkdir(parents=True)
+    elsewhere.mkdir()
+    (project / "pyproject.toml").write_text('[tool.ftdata]\ntarget = "openai"\nignore = ["F001"]\n')
+    (elsewhere / "ftdata.toml").write_text('target = "together"\n')
+    data = project / "data" / "train.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}\nnot json\n')
+    monkeypatch.chdir(elsewhere)
+
+    settings = json.loads(run("check", str(data), "--show-settings").output)
+    assert settings["config_file"] == str(project / "pyproject.toml") and settings["settings"]["target"] == "openai"
+    assert run("check", str(data), "--select", "F").exit_code == 0  # the project's ignore applies
+    split = run("split", str(data), "--out-dir", str(tmp_path / "split"))
+    assert split.exit_code == 0, split.output
+
+    loose = tmp_path / "loose" / "train.jsonl"  # no config above it: the working directory's
+    loose.parent.mkdir()
+    loose.write_text(data.read_text())
+    settings = json.loads(run("check", str(loose), "--show-settings").output)
+    assert settings["config_file"] == str(elsewhere / "ftdata.toml") and settings["settings"]["target"] == "together"
+    assert run("check", str(loose), "--select", "F").exit_code == 1
+    explicit = json.loads(run("check", str(data), "--show-settings", "--config", str(elsewhere / "ftdata.toml")).output)
+    assert explicit["config_file"] == str(elsewhere / "ftdata.toml")

@@ -67,8 +67,13 @@ def find_config_file(start: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path | None = None, start: Path | None = None) -> Config:
-    """Read settings from `path`, or from the nearest config file; defaults when there is none."""
+def load_config(path: Path | None = None, start: Path | None = None, near: str | None = None) -> Config:
+    """Read settings from `path`, or else from the config file nearest the input `near` (from its folder
+    upwards: the data's own settings, wherever the command runs, as ruff finds the closest config to each
+    file), or else nearest `start` (the working directory); defaults when there is none."""
+    if path is None and near is not None and near != "-":
+        found = Path(near).resolve()
+        path = find_config_file(found if found.is_dir() else found.parent)
     path = path or find_config_file((start or Path.cwd()).resolve())
     if path is None:
         return Config()

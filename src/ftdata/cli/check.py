@@ -63,7 +63,7 @@ def _stage_options(pairs: tuple[str, ...]) -> dict[str, dict]:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Also write the JSON report to this file.")
 @click.option("--clean", type=click.Path(dir_okay=False), help="Write records without errors here ('{stem}' templates for several inputs).")
 @click.option("--rejected", type=click.Path(dir_okay=False), help="Write rejected records with their reasons here (JSON Lines).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file (default: nearest ftdata.toml or pyproject.toml).")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), help="Config file (default: the nearest ftdata.toml or pyproject.toml [tool.ftdata] from the first input's folder upwards, else from the working directory).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), help="Worker processes (default: one per core; 1: no workers).")
 @click.option("--no-progress", is_flag=True, help="Never show a progress bar.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when errors are found (usage and I/O errors still exit 2).")
@@ -77,7 +77,8 @@ def check_command(paths, train, val, test, target, input_format, model, tokenize
                   ignore, stage_options, output_schema, strict, output_format, report_path, clean, rejected,
                   config_path, jobs, no_progress, exit_zero, quiet, statistics, show_settings, color, force):
     """Check fine-tuning datasets (JSONL, .json arrays, Parquet, '-' for stdin)."""
-    config = load_config(Path(config_path) if config_path else None)
+    first_input = next(iter([*paths, *train, *val, *test]), None)
+    config = load_config(Path(config_path) if config_path else None, near=first_input)
     extra = _stage_options(stage_options)
     if reference:
         if not Path(reference).is_file():  # before the run, whether or not the tokens stage is selected

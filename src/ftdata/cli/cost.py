@@ -34,7 +34,7 @@ def cost_command(paths, provider, model, method, epochs, tokenizer, requests_per
     """Estimate training (and serving) cost of fine-tuning on PATHS, cheapest first."""
     from ..tokens.estimate import cost_table
 
-    config = load_config(Path(config_path) if config_path else None).replace(target=target)
+    config = load_config(Path(config_path) if config_path else None, near=paths[0]).replace(target=target)
     if target and not provider and not model:
         provider = _priced_provider(target, config)
     table = cost_table(paths, config, provider=provider, model=model, method=method, epochs=epochs,

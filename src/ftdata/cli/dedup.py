@@ -41,7 +41,7 @@ def dedup_command(source, out, report_path, rejected, threshold, shingle, keep, 
     overrides = {k: v for k, v in (("threshold", threshold), ("shingle", shingle), ("keep", keep)) if v is not None}
     if exact_only:
         overrides["near"] = False
-    config = dedup_config(load_config(Path(config_path) if config_path else None), overrides)
+    config = dedup_config(load_config(Path(config_path) if config_path else None, near=source), overrides)
     if report_path:
         claim_outputs([Path(p) for p in (report_path, out, rejected) if p], [source], force)
     report = check([source], config, clean=out, rejected=rejected, force=force)

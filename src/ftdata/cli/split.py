@@ -84,7 +84,7 @@ def split_command(source, val, test, seed, field, out_dir, threshold, config_pat
     folder = Path(out_dir) if out_dir else Path(source).parent
     stem = Path(source).name.removesuffix(".gz").rsplit(".", 1)[0]
     paths = [folder / f"{stem}.{name}.jsonl" for name in NAMES]
-    config = load_config(Path(config_path) if config_path else None)
+    config = load_config(Path(config_path) if config_path else None, near=source)
     claim_outputs(paths, [source], force)  # before a byte is read: a wrong folder is known at once
     if threshold is not None:
         options = {**config.stage_options.get("duplicates", {}), "threshold": threshold}
