@@ -18,7 +18,7 @@ from ..records import Ref
 # line and index -1: None; value and flag: whatever the caller keeps; at and size: the quote's bytes
 ROW = np.dtype([("file", "<i4"), ("line", "<i8"), ("index", "<i8"), ("value", "<u8"), ("flag", "u1"),
                 ("at", "<i8"), ("size", "<i4")])
-_BUFFER = 8192  # rows gathered before a write
+_BUFFER = 1024  # rows gathered before a write (a few hundred KB)
 
 
 class SpilledRows:
