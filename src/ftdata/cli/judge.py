@@ -72,7 +72,7 @@ def judge_command(source, out, rubric, output_schema, profile, keep_at, discard_
         for key, what in (("unparsed_reply", "replies did not parse (kept raw, no scores)"),
                           ("call_failed", "calls failed"), ("over_budget", "records not judged: the budget ran out"),
                           ("unreadable", "records are not JSON ftdata can read (written unchanged)"),
-                          ("tagged_fallback", "records asked again in the tagged format (no structured output)")):
+                          ("tagged_fallback", "records asked in the tagged format: the server refused structured output")):
             if summary[key]:
                 click.echo(f"{summary[key]} {what}", err=True)
     complete = summary["judged"] == summary["records"] - summary["unreadable"]

@@ -378,8 +378,8 @@ class LLMClient:
 
 
 class _Pace:
-    """At most `per_minute` units a minute, spread evenly: a call of n units starts once the calls before it
-    have had their n x 60/per_minute seconds each (a monotonic clock, so it holds across event loops)."""
+    """At most `per_minute` units a minute, spread evenly: a call of n units takes the next n x 60/per_minute
+    seconds, and the call after it starts when they are over (a monotonic clock: it holds across event loops)."""
 
     def __init__(self, per_minute: float):
         self.seconds_per_unit = 60.0 / per_minute
