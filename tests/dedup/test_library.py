@@ -127,3 +127,49 @@ def test_lsh_params_are_datasketchs_without_importing_it():
     for num_perm in (32, 128, 256):
         for threshold in (0.3, 0.45, 0.5, 0.6, 0.7, 0.85, 0.95):
             assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5), (threshold, num_perm)
+
+
+def test_normalise_of_a_big_text_collapses_the_same_whitespace(monkeypatch):
+    import random
+
+    from ftdata.dedup import text
+
+    rng = random.Random(0)
+    alphabet = ["a", "b", " ", "  ", "\t", "\n", "\x1c", "\x85", "\u2028", "\u3000", "\xa0", "é", "\u200b", "\x0b"]
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    small = [normalise(s) for s in samples]  # str.split()
+    monkeypatch.setattr(text, "BIG", 0)  # every text takes the path a text of a megabyte or more takes
+    assert [normalise(s) for s in samples] == small
+
+
+def test_a_huge_text_is_shingled_on_its_head_and_tail():
+    from ftdata.dedup.shingles import NEAR_CHARS, sample
+
+    words = [f"w{k}" for k in range(NEAR_CHARS)]  # ~5 characters each: far over the cap
+    huge = " ".join(words)
+    assert sample(FOX) == FOX and len(sample(huge)) == NEAR_CHARS + 1
+    assert sample(huge).startswith("w0 w1 ") and sample(huge).endswith(words[-1])
+    shingling = Shingling.parse("word2")
+    assert np.array_equal(shingle_batch([huge], shingling).hashes, shingle_batch([sample(huge)], shingling).hashes)
+
+
+def test_one_huge_record_costs_a_small_multiple_of_its_size():
+    import tracemalloc
+
+    from ftdata.dedup.dataset import DuplicateFinder
+    from ftdata.records import Example, Message
+    from ftdata.stages.duplicates import compared
+
+    answer = " ".join(f"word{k % 5000} and" for k in range(500_000))  # 6 MB
+    example = Example(0, "f", 1, b"", messages=[Message("user", "Write it all.", "m[0]", "m[0].content"),
+                                                Message("assistant", answer, "m[1]", "m[1].content")])
+    tracemalloc.start()
+    try:
+        c = compared(example)
+        finder = DuplicateFinder()
+        finder.add(c.text, c.prompt, answer=c.answer, turns=c.turns, names=c.names)
+        finder.resolve()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(answer)  # shingling every word of it took ~44 times its size

@@ -18,6 +18,7 @@ import numpy as np
 
 from .cluster import candidate_pairs, connected
 from .index import NearDuplicateIndex
+from .shingles import sample
 from .text import hash64
 
 SPLITS = ("train", "val", "test")
@@ -70,7 +71,7 @@ class DuplicateFinder:
         self.scores.append(score)
         self.turns.append(min(len(turns), 0xFFFF))
         if self.index is not None:
-            self._pending.append(text, group, answer, turns, names)
+            self._pending.append(sample(text), group, answer, turns, names)  # all that shingling reads
             if len(self._pending) >= self.batch:
                 self._flush()
         return len(self.hashes) - 1

@@ -27,6 +27,7 @@ VERIFY_MIN = 100_000
 # "auto" picks from the first batch: texts whose median length is under this many words are
 # compared by character n-grams, which survive edits in short texts; longer ones by word n-grams.
 SHORT_TEXT_WORDS = 30
+SHORT_TEXT_PROBE = 4096  # characters read to count them
 AUTO_SHORT = Shingling(CHAR, 5)
 AUTO_LONG = Shingling(WORD, 2)
 # A shingle is boilerplate when at least this share of the first batch's distinct texts holds it, and at
@@ -49,7 +50,8 @@ BOILERPLATE_MIN = 8
 def choose_shingling(texts: Sequence[str]) -> Shingling:
     if not texts:
         return AUTO_LONG
-    words = sorted(len(t.split()) for t in texts)
+    # words of each text's head only: enough to tell under SHORT_TEXT_WORDS, no list of a huge text's every word
+    words = sorted(len(t[:SHORT_TEXT_PROBE].split()) for t in texts)
     return AUTO_SHORT if words[len(words) // 2] < SHORT_TEXT_WORDS else AUTO_LONG
 
 

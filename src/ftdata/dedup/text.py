@@ -17,10 +17,15 @@ import xxhash
 from ..records import Example, Message
 
 
+# whitespace str.split() would split on, other than a lone space (most of a text's whitespace, left in place)
+_SPACES = re.compile(r"\s{2,}|[^\S ]")
+BIG = 1 << 20  # characters: above this, whitespace is collapsed without a list of every word (~50 bytes each)
+
+
 def normalise(text: str, *, casefold: bool = False) -> str:
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    text = " ".join(text.split())
+    text = " ".join(text.split()) if len(text) < BIG else _SPACES.sub(" ", text).strip()
     return text.casefold() if casefold else text
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
 from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling, find_boilerplate
-from ..dedup.shingles import Shingling
+from ..dedup.shingles import Shingling, sample
 from ..dedup.text import answer_text, assistant_turns, image_ids, names, near_group, normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..records import Example, Ref
@@ -54,7 +54,7 @@ class Compared(NamedTuple):
 
 def compared(example: Example, casefold: bool = False) -> Compared:
     images = image_ids(example)
-    answer = normalise(answer_text(example), casefold=casefold)
+    answer = normalise(sample(answer_text(example)), casefold=casefold)  # compared on what shingling reads
     return Compared(normalise(record_text(example, images), casefold=casefold),
                     normalise(prompt_text(example, images), casefold=casefold), answer, near_group(images, answer),
                     assistant_turns(example), names(example))
