@@ -215,6 +215,42 @@ def test_split_refuses_a_named_pipe_it_would_read_twice(tmp_path):
     run("split", "pipe.jsonl", cwd=tmp_path, expect=(2,))
 
 
+EVIL = "^(a+)+$"  # Python's re: about 23 minutes against 34 a's and a '!'
+EVIL_KEY = "a" * 34 + "!"
+
+
+def test_patterns_in_properties_and_targets_run_in_linear_time(tmp_path):
+    """patternProperties (and additionalProperties, which reads its patterns) in a tool schema and in
+    --output-schema, and a target's id pattern: matched by the linear-time engine, a mismatch reported; a
+    schema that would need Python's re (unevaluatedProperties with patternProperties) is refused (T008)."""
+    def tool_record(schema: dict, call_id: str = "call_1") -> dict:
+        call = {"id": call_id, "type": "function", "function": {"name": "f", "arguments": json.dumps({EVIL_KEY: 1})}}
+        return {"tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}],
+                "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [call]},
+                             {"role": "tool", "tool_call_id": call_id, "content": "1"},
+                             {"role": "assistant", "content": "done"}]}
+
+    pattern_only = {"type": "object", "patternProperties": {EVIL: {}}, "additionalProperties": False}
+    unevaluated = {"type": "object", "patternProperties": {EVIL: {}}, "unevaluatedProperties": False}
+    (tmp_path / "train.jsonl").write_bytes(jsonl(tool_record(pattern_only), tool_record(unevaluated)))
+    report = run("check", "train.jsonl", "--select", "T", "-j", "1", "--output-format", "json", cwd=tmp_path)
+    findings = [(f["code"], f["line"], f["message"]) for f in json.loads(report.stdout)["findings"]]
+    assert [(code, line) for code, line, _ in findings] == [("T006", 1), ("T008", 2)], findings
+    assert f"does not match any of the regexes: '{EVIL}'" in findings[0][2] and "unevaluatedProperties" in findings[1][2]
+
+    (tmp_path / "schema.json").write_text(json.dumps(pattern_only))
+    (tmp_path / "out.jsonl").write_bytes(jsonl(chat(answer=json.dumps({EVIL_KEY: 1}))))
+    report = run("check", "out.jsonl", "--select", "C102", "--output-schema", "schema.json", "--output-format", "json",
+                 cwd=tmp_path)
+    assert [f["code"] for f in json.loads(report.stdout)["findings"]] == ["C102"]
+
+    (tmp_path / "target.toml").write_text(f'extends = "openai"\nname = "evil"\n[tools]\nid_pattern = "{EVIL}"\n')
+    (tmp_path / "ids.jsonl").write_bytes(jsonl(tool_record({"type": "object"}, call_id=EVIL_KEY)))
+    report = run("check", "ids.jsonl", "--target", "target.toml", "--select", "T003", "--output-format", "json",
+                 cwd=tmp_path)
+    assert [f["code"] for f in json.loads(report.stdout)["findings"]] == ["T003"]
+
+
 # --- full disk ----------------------------------------------------------------------------------------------------
 
 _FULL_DISK = """

@@ -1,7 +1,8 @@
 """JSON Schemas that users give (a record's tool `parameters`, `--output-schema`), made safe to validate with.
 
 A user's schema is untrusted input: its `$ref`s are resolved inside the schema only (one that points nowhere
-or outside it is reported, never downloaded), its `pattern`s are matched by a linear-time engine (Python's
+or outside it is reported, never downloaded), its regular expressions (`pattern`, the keys of
+`patternProperties`, which `additionalProperties` also reads) are matched by a linear-time engine (Python's
 `re` backtracks for minutes on ^(a+)+$ and a short string), and deep nesting gets the recursion it needs
 within a bound the caller checks with `depth`.
 """
@@ -46,11 +47,15 @@ def compile_schema(schema: object) -> jsonschema.protocols.Validator:
     cls = _linear(base)
     if not isinstance(schema, dict):  # true or false: nothing to resolve
         return cls(schema)
+    if {"patternProperties", "unevaluatedProperties"} <= set(_keys(schema)):
+        # jsonschema finds the properties patterns evaluated with Python's `re`, which can run for hours
+        raise UnusableSchema("uses unevaluatedProperties together with patternProperties, which ftdata cannot "
+                             "check in bounded time (use additionalProperties)")
     dialect = specification_with(base.META_SCHEMA.get("$schema", ""),
                                  default=specification_with(jsonschema.Draft202012Validator.META_SCHEMA["$schema"]))
     registry = _OFFLINE.with_resource(_ROOT, dialect.create_resource(schema))
     resolver = registry.resolver(_ROOT)
-    for ref in _refs(schema):
+    for ref in _keys(schema, "$ref"):
         if not ref.startswith("#"):
             raise UnusableSchema(f"refers to {ref!r} ($ref) outside the schema: providers need a schema that holds "
                                  "everything it refers to, and ftdata does not fetch it")
@@ -85,15 +90,17 @@ def room(levels: int):
         sys.setrecursionlimit(old)
 
 
-def _refs(schema: object) -> Iterator[str]:
-    """Every $ref string in a schema, walked without recursion."""
+def _keys(schema: object, value_of: str | None = None) -> Iterator[str]:
+    """Every key of every object in a schema, or with `value_of` every string value of that key (every
+    $ref); walked without recursion."""
     stack = [schema]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                yield ref
+            if value_of is None:
+                yield from node
+            elif isinstance(found := node.get(value_of), str):
+                yield found
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
@@ -101,23 +108,64 @@ def _refs(schema: object) -> Iterator[str]:
 
 @cache
 def _linear(cls: type) -> type:
-    return jsonschema.validators.extend(cls, {"pattern": _pattern})
+    return jsonschema.validators.extend(cls, {"pattern": _pattern, "patternProperties": _pattern_properties,
+                                              "additionalProperties": _additional_properties})
+
+
+def _unusable(pattern: str, where: str = "pattern") -> jsonschema.ValidationError:
+    return jsonschema.ValidationError(f"{where} {pattern!r} is not an ECMA 262 regular expression ftdata can match")
 
 
 def _pattern(validator, pattern: str, instance: object, schema: dict):
     if not validator.is_type(instance, "string"):
         return
-    matcher = _matcher(pattern)
+    matcher = linear_matcher(pattern)
     if matcher is None:
-        yield jsonschema.ValidationError(f"pattern {pattern!r} is not an ECMA 262 regular expression ftdata can match")
+        yield _unusable(pattern)
     elif not matcher.is_valid(instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+def _pattern_properties(validator, patterns: dict, instance: object, schema: dict):
+    """jsonschema's patternProperties, its patterns matched by the linear-time engine."""
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        matcher = linear_matcher(pattern)
+        if matcher is None:
+            yield _unusable(pattern, "patternProperties")
+            continue
+        for key, value in instance.items():
+            if matcher.is_valid(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator, allowed: object, instance: object, schema: dict):
+    """jsonschema's additionalProperties, the keys that patternProperties covers found by the linear-time
+    engine (a pattern it cannot match is reported by patternProperties, and covers no key here)."""
+    if not validator.is_type(instance, "object"):
+        return
+    matchers = [m for p in schema.get("patternProperties", {}) if (m := linear_matcher(p)) is not None]
+    properties = schema.get("properties", {})
+    extras = [key for key in instance if key not in properties and not any(m.is_valid(key) for m in matchers)]
+    if validator.is_type(allowed, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], allowed, path=extra)
+    elif not allowed and extras:
+        if "patternProperties" in schema:  # jsonschema's messages
+            patterns = ", ".join(repr(p) for p in sorted(schema["patternProperties"]))
+            yield jsonschema.ValidationError(f"{', '.join(repr(e) for e in sorted(extras))} "
+                                             f"{'does' if len(extras) == 1 else 'do'} not match any of the regexes: {patterns}")
+        else:
+            yield jsonschema.ValidationError(f"Additional properties are not allowed ({', '.join(map(repr, sorted(extras)))} "
+                                             f"{'was' if len(extras) == 1 else 'were'} unexpected)")
+
+
 @lru_cache(maxsize=1024)
-def _matcher(pattern: str):
-    """A jsonschema-rs validator of {"pattern": pattern}: the linear-time regex engine, or for lookaround and
-    backreferences the backtracking one within a step budget."""
+def linear_matcher(pattern: str):
+    """A jsonschema-rs validator of {"pattern": pattern} (`is_valid(text)`: whether the pattern occurs in
+    text): the linear-time regex engine, or for lookaround and backreferences the backtracking one within a
+    step budget; None for a pattern neither takes."""
     for options in (jsonschema_rs.RegexOptions(), jsonschema_rs.FancyRegexOptions(backtrack_limit=_BACKTRACK_LIMIT)):
         try:
             return jsonschema_rs.validator_for({"pattern": pattern}, pattern_options=options)

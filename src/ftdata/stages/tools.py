@@ -2,14 +2,14 @@
 declared function's parameter schema."""
 
 import json
-import re
 from collections.abc import Iterator
 
 import jsonschema
 from referencing.exceptions import Unresolvable
 
+from ..errors import UsageError
 from ..records import Example, Message, ToolCall
-from ..user_schemas import UnusableSchema, compile_schema, depth, room
+from ..user_schemas import UnusableSchema, compile_schema, depth, linear_matcher, room
 from .base import Problem, Stage
 
 # Schemas and arguments deeper than this are reported (T011), not walked: jsonschema recurses once per level
@@ -23,10 +23,22 @@ class ToolsStage(Stage):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.rules = ctx.target["tools"]
-        self.id_pattern = re.compile(self.rules["id_pattern"]) if self.rules["id_pattern"] else None
-        self.name_pattern = re.compile(self.rules["name_pattern"]) if self.rules["name_pattern"] else None
+        self.id_pattern = self._whole_match("id_pattern")
+        self.name_pattern = self._whole_match("name_pattern")
         # by schema text: a validator, or why the schema cannot be used (T008: invalid; T011: not walked)
         self._validators: dict[str, jsonschema.protocols.Validator | tuple[str, str]] = {}
+
+    def _whole_match(self, key: str):
+        """The target's pattern for a whole id or name, matched in linear time (a target file can be the
+        user's own, and Python's `re` can backtrack for hours); None when the target sets none."""
+        pattern = self.rules[key]
+        if not pattern:
+            return None
+        matcher = linear_matcher(f"^(?:{pattern})$")
+        if matcher is None:
+            raise UsageError(f"target {self.ctx.target.name}: tools.{key} {pattern!r} is not a regular expression "
+                             "ftdata can match (ECMA 262, as in JSON Schema)")
+        return matcher
 
     def check(self, example: Example) -> Iterator[Problem]:
         messages = example.messages or []
@@ -99,9 +111,9 @@ class ToolsStage(Stage):
     def _call(self, call: ToolCall, declared: dict[str, jsonschema.protocols.Validator | None]) -> Iterator[Problem]:
         if call.id is None and self.rules["id_required"] and not call.path.endswith("function_call"):
             yield Problem("T003", "tool call has no id", call.path)
-        elif call.id is not None and self.id_pattern and not self.id_pattern.fullmatch(call.id):
-            yield Problem("T003", f"tool-call id {call.id!r} does not match {self.id_pattern.pattern}", f"{call.path}.id")
-        if not isinstance(call.name, str) or (self.name_pattern and not self.name_pattern.fullmatch(call.name)):
+        elif call.id is not None and self.id_pattern and not (isinstance(call.id, str) and self.id_pattern.is_valid(call.id)):
+            yield Problem("T003", f"tool-call id {call.id!r} does not match {self.rules['id_pattern']}", f"{call.path}.id")
+        if not isinstance(call.name, str) or (self.name_pattern and not self.name_pattern.is_valid(call.name)):
             yield Problem("T004", f"function name {call.name!r} does not match {self.rules['name_pattern']}", f"{call.path}.function.name")
         where = call.path if call.path.endswith(".value") else f"{call.path}.function.arguments"
         if isinstance(call.arguments, dict) and not self.rules["arguments_string"]:
