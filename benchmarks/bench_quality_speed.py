@@ -12,9 +12,10 @@ code are interleaved with these, so before and after are measured on the same ma
 Best of --repeat runs each (2-core machines are noisy); then each stage alone, timed in one process over
 the same records, which is steadier.
 
-Last, the shape detectors (truncation Q004, repetition Q005) on one huge answer (--huge-mb of sentences
-drawn from bench_tokens' small vocabulary, as bench_huge_record.py builds it) with a few endings, each
-timed against parsing a record that holds that answer (orjson), in a fresh process per code tree.
+Last, the shape detectors (truncation Q004, repetition Q005, and the code test other rules share) on one
+huge answer (--huge-mb of sentences drawn from bench_tokens' small vocabulary, as bench_huge_record.py
+builds it) with a few endings, each timed against parsing a record that holds that answer (orjson), in a
+fresh process per code tree.
 """
 
 import argparse
@@ -108,7 +109,10 @@ for name, answer in endings.items():
     cut = time.perf_counter() - start
     start = time.perf_counter()
     shape.repetitive(answer)
-    times[name] = [parse, cut, time.perf_counter() - start]
+    loop = time.perf_counter() - start
+    start = time.perf_counter()
+    shape.looks_like_code(answer + " ")  # a new string: the verdict cached for the answer is not reused
+    times[name] = [parse, cut, loop, time.perf_counter() - start]
 print(json.dumps(times))
 '''
 
@@ -125,9 +129,10 @@ def huge_lines(trees: dict[str, Path], megabytes: float) -> list[str]:
     lines = [f"Shape detectors on one answer of {megabytes:g} MB (one fresh process per code tree; seconds, and x the "
              "orjson parse of a record holding it):"]
     for name, src in trees.items():
-        for ending, (parse, cut, loop) in huge_times(src, megabytes).items():
+        for ending, (parse, cut, loop, code) in huge_times(src, megabytes).items():
             lines.append(f"  {name:6s} {ending:26s} parse {parse:5.2f} s; truncated (Q004) {cut:7.2f} s "
-                         f"(x{cut / parse:6.1f}); repetitive (Q005) {loop:7.2f} s (x{loop / parse:6.1f})")
+                         f"(x{cut / parse:6.1f}); repetitive (Q005) {loop:7.2f} s (x{loop / parse:6.1f}); "
+                         f"looks_like_code, whole answer {code:5.2f} s (x{code / parse:5.1f})")
     return lines
 
 

@@ -3,6 +3,7 @@ shape detectors' work on huge answers (they read only an answer's end, so must s
 
 import json
 import random
+import re
 
 from hypothesis import given, strategies as st
 
@@ -49,6 +50,16 @@ def test_letters_share_counts_as_the_character_loop_did(text):
     chars = [c for c in text if not c.isspace()]
     expected = sum(c.isalpha() for c in chars) / max(1, len(chars))
     assert abs(shape._letters_share(text) - expected) < 1e-9 or any(c.isnumeric() and not c.isdecimal() for c in text)
+
+
+_CODE_BEFORE = re.compile(r"[;{}(\[]\s*$|^\s*[\w.]+\s*=\s*[\w.\[({'\"]"
+                          r"|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const|public|"
+                          r"private|func|fn|#include)\b", re.M | re.I)
+
+
+@given(st.text(alphabet=" \t\n;{(x=.1deflmportSELECT", max_size=40))
+def test_code_is_seen_as_the_single_multiline_pattern_saw_it(text):
+    assert shape.looks_like_code(text) == bool(_CODE_BEFORE.search(text))
 
 
 def test_a_huge_answer_is_judged_by_its_end():

@@ -13,16 +13,19 @@ from . import phrases
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•+]|\d+[.)]|[a-z][.)])\s", re.I)
 _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
-_CODE = re.compile(r"[;{}(\[]\s*$|^\s*[\w.]+\s*=\s*[\w.\[({'\"]"
-                   r"|^\s*(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|function|var|let|const|public|private|func|fn|#include)\b",
-                   re.M | re.I)
+# A line of code ends on one of ;{}([ or starts with an assignment or a keyword. The line starts are found
+# after a newline ("\n" + text): a pattern that opens on a literal is scanned for fast, `^` in multiline
+# mode is tried at every character (three times slower on a 20 MB answer).
+_CODE_LINE_END = re.compile(r"[;{}(\[]\s*$", re.M)
+_CODE_LINE_START = re.compile(r"\n\s*(?:[\w.]+\s*=\s*[\w.\[({'\"]|(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|"
+                              r"function|var|let|const|public|private|func|fn|#include)\b)", re.I)
 
 _last_code: list = [None, False]  # (text, verdict): truncation and repetition both ask about the output in flight
 
 
 def looks_like_code(text: str) -> bool:
     if _last_code[0] is not text:
-        _last_code[:] = text, _CODE.search(text) is not None
+        _last_code[:] = text, bool(_CODE_LINE_END.search(text) or _CODE_LINE_START.search("\n" + text))
     return _last_code[1]
 
 
