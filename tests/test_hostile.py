@@ -346,6 +346,65 @@ def test_an_output_another_run_is_writing_is_refused(tmp_path):
     assert b"interrupted run" in result.stderr and (tmp_path / "c.jsonl").exists()
 
 
+# Windows has no fcntl: ftdata must run on msvcrt's locks. Simulated here: importing fcntl fails, and a
+# stand-in msvcrt locks from the current position with POSIX record locks (which, like msvcrt's, another
+# process sees and the system drops when the holder dies).
+_NO_FCNTL = """
+import errno, os, sys, types
+import fcntl as posix
+sys.modules["fcntl"] = None  # `import fcntl` raises ImportError, as on Windows
+msvcrt = types.ModuleType("msvcrt")
+msvcrt.LK_UNLCK, msvcrt.LK_NBLCK = 0, 2
+def locking(fd, mode, nbytes):
+    read_only = posix.fcntl(fd, posix.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+    how = posix.LOCK_UN if mode == msvcrt.LK_UNLCK else (posix.LOCK_SH if read_only else posix.LOCK_EX) | posix.LOCK_NB
+    try:
+        posix.lockf(fd, how, nbytes, 0, os.SEEK_CUR)
+    except OSError:
+        raise PermissionError(errno.EACCES, "Permission denied") from None
+msvcrt.locking = locking
+sys.modules["msvcrt"] = msvcrt
+if sys.argv[1] == "hold":  # a live run writing the output: holds its part file until stdin closes
+    fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT)
+    locking(fd, msvcrt.LK_NBLCK, 1)
+    print("held", flush=True)
+    sys.stdin.read()
+    sys.exit()
+import ftdata.temporaries
+assert ftdata.temporaries.fcntl is None and not ftdata.temporaries.MOVE_WHILE_OPEN
+from ftdata.cli import main
+sys.argv[0] = "ftdata"
+main()
+"""
+
+
+def test_without_fcntl_outputs_are_locked_with_msvcrt(tmp_path):
+    def ftdata_without_fcntl(*args, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", _NO_FCNTL, *args], cwd=tmp_path, capture_output=True,
+                              timeout=TIMEOUT, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")}, **kwargs)
+
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(), b"not json"))
+    result = ftdata_without_fcntl("check", "train.jsonl", "--clean", "c.jsonl", "--rejected", "r.jsonl", "-j", "1")
+    assert result.returncode == 1 and b"Traceback" not in result.stderr, result.stderr
+    assert (tmp_path / "c.jsonl").read_bytes() == jsonl(chat()) and len((tmp_path / "r.jsonl").read_bytes().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl", "r.jsonl", "tmp", "train.jsonl"]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+    part = tmp_path / ".d.jsonl.ftdata-part"
+    holder = subprocess.Popen([sys.executable, "-c", _NO_FCNTL, "hold", str(part)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        result = ftdata_without_fcntl("check", "train.jsonl", "--clean", "d.jsonl")
+        assert result.returncode == 2 and result.stderr.startswith(b"ftdata: error: d.jsonl: another ftdata run")
+    finally:
+        holder.communicate(b"", timeout=TIMEOUT)
+    result = ftdata_without_fcntl("check", "train.jsonl", "--clean", "d.jsonl")  # its holder is gone: stale
+    assert result.returncode == 1 and b"interrupted run" in result.stderr and not part.exists(), result.stderr
+    assert (tmp_path / "d.jsonl").read_bytes() == jsonl(chat())
+
+
 def test_non_regular_outputs_are_written_in_place(tmp_path):
     (tmp_path / "train.jsonl").write_bytes(jsonl(chat(), chat("x")))
     os.mkfifo(tmp_path / "fifo")

@@ -33,7 +33,7 @@ from typing import BinaryIO
 from .errors import InputError, UsageError
 from .printable import json_bytes
 from .records import Example, Finding
-from .temporaries import create_locked, held, log
+from .temporaries import MOVE_WHILE_OPEN, create_locked, held, log
 
 _HEADER = struct.Struct("<QQI")  # index, line, length of raw bytes (or _NOT_LOADED, and a _SPAN follows)
 _NOT_LOADED = 0xFFFFFFFF  # a record too large to load: its place in the input, not its bytes
@@ -108,8 +108,8 @@ def _claim(out: Path, force: bool) -> _Claim:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd = _create_part(part, out)
-        if existing is not None:  # --force keeps the replaced file's permissions
-            os.fchmod(fd, stat.S_IMODE(existing.st_mode))
+        if existing is not None and hasattr(os, "fchmod"):  # --force keeps the replaced file's permissions
+            os.fchmod(fd, stat.S_IMODE(existing.st_mode))  # (Windows has no such modes, nor fchmod before 3.13)
     except OSError as e:
         raise InputError(f"{out}: cannot write: {e.strerror}") from None
     return _Claim(out, part, fd)
@@ -180,17 +180,24 @@ def atomic_writer(path: Path) -> Iterator[_Writer]:
         yield _Writer(file, path)
         try:
             file.flush()
+            if not MOVE_WHILE_OPEN:
+                file.close()  # (and the lock goes with it: here the part file is unguarded a moment)
             os.replace(claim.part, path)
         except OSError as e:
             raise InputError(f"{path}: cannot write: {e.strerror}") from None
     except BaseException:
+        _close(file)
         claim.part.unlink(missing_ok=True)
         raise
     finally:
-        try:
-            file.close()
-        except OSError:
-            pass  # only after a failure already reported: a flush of what the full disk refused
+        _close(file)
+
+
+def _close(file: BinaryIO) -> None:
+    try:
+        file.close()
+    except OSError:
+        pass  # only after a failure already reported: a flush of what the full disk refused
 
 
 def _stream(path: Path) -> Iterator[_Writer]:

@@ -4,10 +4,11 @@ A run keeps its spools and its findings on disk in folders of $TMPDIR, and write
 part file beside it (`ftdata.outputs`). Each holds an advisory lock (flock) for as long as its
 process lives: the kernel drops it when the process dies, however it dies (SIGKILL included). So a
 temporary without a live lock is a leftover of a killed run, which the next run removes and names.
+Windows has no flock: there the lock is msvcrt's on the file's first byte, which the system also
+drops with the process, and a file is made in place (Windows neither removes nor renames an open file).
 """
 
 import errno
-import fcntl
 import logging
 import os
 import shutil
@@ -17,7 +18,15 @@ from pathlib import Path
 
 from .errors import InputError
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
+
 log = logging.getLogger("ftdata")
+# Whether an open file can be renamed or removed (POSIX), so that a file keeps its lock until it is in place
+MOVE_WHILE_OPEN = fcntl is not None
 _PREFIX = "ftdata-run-"
 _LOCK = ".lock"
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -25,12 +34,29 @@ _NO_LINKS = (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK)
 
 
 def lock(fd: int) -> None:
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    """Lock the file of `fd` (opened at its start) for this process, without waiting: BlockingIOError
+    when another process holds it."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError as e:
+        raise BlockingIOError(e.errno, "locked by another process") from None
+
+
+def _unlock(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    else:
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
 def create_locked(path: Path, mode: int = 0o666) -> int:
     """A new file at `path` (FileExistsError when there is one), already locked when it appears: made
     under a name of its own and linked into place, so that no other run ever sees it unlocked."""
+    if not MOVE_WHILE_OPEN:  # the name of its own could not be removed while the file is open
+        return _create_in_place(path, mode)
     fd, own = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         lock(fd)
@@ -40,11 +66,16 @@ def create_locked(path: Path, mode: int = 0o666) -> int:
         os.close(fd)
         if isinstance(e, FileExistsError) or e.errno not in _NO_LINKS:
             raise
-        # a file system without hard links (FAT, SMB): made in place, locked a moment after
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, mode)
-        lock(fd)
+        fd = _create_in_place(path, mode)  # a file system without hard links (FAT, SMB)
     finally:
         os.unlink(own)
+    return fd
+
+
+def _create_in_place(path: Path, mode: int) -> int:
+    """A new file at `path`, locked a moment after it appears."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC | getattr(os, "O_BINARY", 0), mode)
+    lock(fd)
     return fd
 
 
@@ -62,9 +93,11 @@ def held(path: Path) -> bool:
         return False
     try:
         lock(fd)
-        return False
     except BlockingIOError:
         return True
+    else:
+        _unlock(fd)
+        return False
     finally:
         os.close(fd)
 
@@ -92,8 +125,8 @@ class TempFolder:
 
 
 def _remove(name: str, fd: int) -> None:
+    os.close(fd)  # first: Windows removes no open file
     shutil.rmtree(name, ignore_errors=True)
-    os.close(fd)
 
 
 def remove_stale() -> None:
