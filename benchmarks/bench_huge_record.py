@@ -1,12 +1,14 @@
-"""One huge record (about 20 MB, one chat whose answer is a long text): a default `ftdata check` against
-parsing the same record, in the same run.
+"""One huge record (a chat whose answer is one long text): what each stage of a default `ftdata check`
+costs in time and in memory, against parsing the same record, in the same run.
 
-    python benchmarks/bench_huge_record.py [--mb 20]
+    python benchmarks/bench_huge_record.py [--mb 20 60]
 
-Prints, each in its own process: orjson parsing the record; the floor (parse + cl100k over its strings
-once); the default check in one process with the seconds of each stage (bench_default's timing), and the
-check with the validation and tokens stages only (F,S,P,T,K); each check's ratio to the parse and its
-peak RSS as a multiple of the record's size.
+For each size, each in its own process: orjson parsing the record; the floor (parse + cl100k over its
+strings once); the default check in one process, and the check with the validation and tokens stages
+only (F,S,P,T,K). Per stage: the seconds of its `check` and `finish` (and the reader's yielding), and how
+far it raised the process's peak RSS (the high-water mark before and after each call: a stage that
+raises it by N MB needed N MB more than everything before it had). Peak RSS is also shown as a multiple
+of the record's size, over the interpreter and imports.
 """
 
 import argparse
@@ -30,30 +32,70 @@ with open(sys.argv[1], "rb") as f:
 print(time.perf_counter() - start)
 '''
 
-# bench_default's per-stage timing, with the rules to select, and the peak RSS before the check (the
-# interpreter and imports) and after it added to its JSON
-STAGED = bench_default.STAGE_TIMES.replace(
-    "ReadStage.records = timed_records",
-    "ReadStage.records = timed_records\nimport resource\nbase_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss").replace(
-    "report = ftdata.check([sys.argv[1]], jobs=1)",
-    "report = ftdata.check([sys.argv[1]], ftdata.Config(select=sys.argv[2].split(',')), jobs=1)").replace(
-    'print(json.dumps({"total": total, "stages": spent}))',
-    'import resource\nprint(json.dumps({"total": total, "stages": spent, '
-    '"base_kb": base_kb, "peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))')
+# The check in this process with each stage's calls timed and their rise of the peak RSS (ru_maxrss, KiB
+# on Linux) summed per stage; prints JSON {"total", "stages": {name: s}, "raised_kb": {name: KiB},
+# "base_kb", "peak_kb"}. Time and base start after `import ftdata`.
+STAGED = r'''
+import json, resource, sys, time
+from collections import Counter
+import ftdata
+from ftdata.stages import STAGES
+from ftdata.stages.read import ReadStage
+spent, raised = Counter(), Counter()
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def measured(name, method):
+    def wrapper(self, *args):
+        start, high = time.perf_counter(), peak()
+        result = list(method(self, *args))  # a generator does its work when consumed
+        spent[name] += time.perf_counter() - start
+        raised[name] += peak() - high
+        return result
+    return wrapper
+
+for cls in STAGES:
+    cls.check = measured(cls.name, cls.check)
+    cls.finish = measured(cls.name + " (finish)", cls.finish)
+records = ReadStage.records
+
+def measured_records(self, shard):
+    it = records(self, shard)
+    while True:
+        start, high = time.perf_counter(), peak()
+        example = next(it, None)
+        spent["read"] += time.perf_counter() - start
+        raised["read"] += peak() - high
+        if example is None:
+            return
+        yield example
+
+ReadStage.records = measured_records
+base_kb = peak()
+start = time.perf_counter()
+report = ftdata.check([sys.argv[1]], ftdata.Config(select=sys.argv[2].split(",")), jobs=1)
+total = time.perf_counter() - start
+print(json.dumps({"total": total, "stages": spent, "raised_kb": raised, "base_kb": base_kb, "peak_kb": peak()}))
+'''
 
 
 def make_record(path: Path, megabytes: float) -> None:
-    """A chat whose answer is `megabytes` of sentences drawn from a small vocabulary, one line."""
+    """A chat whose answer is `megabytes` of sentences drawn from a small vocabulary, one line; written a
+    sentence at a time, so that this process stays small (a child process starts with its parent's peak RSS)."""
     rng = random.Random(0)
-    words, size, sentences = bench_tokens.WORDS, 0, []
-    while size < megabytes * 1e6:
-        sentence = " ".join(rng.choices(words, k=rng.randint(6, 20))).capitalize() + "."
-        sentences.append(sentence)
-        size += len(sentence) + 1
-    record = {"messages": [{"role": "system", "content": bench_tokens.SYSTEM},
-                           {"role": "user", "content": "Write the whole support handbook."},
-                           {"role": "assistant", "content": " ".join(sentences)}]}
-    path.write_text(json.dumps(record) + "\n")
+    head = json.dumps({"messages": [{"role": "system", "content": bench_tokens.SYSTEM},
+                                    {"role": "user", "content": "Write the whole support handbook."},
+                                    {"role": "assistant", "content": "ANSWER"}]})
+    before, after = head.split("ANSWER")
+    size = 0
+    with path.open("w") as out:
+        out.write(before)
+        while size < megabytes * 1e6:
+            sentence = " ".join(rng.choices(bench_tokens.WORDS, k=rng.randint(6, 20))).capitalize() + "."
+            out.write(("" if size == 0 else " ") + json.dumps(sentence)[1:-1])
+            size += len(sentence) + 1
+        out.write(after + "\n")
 
 
 def staged(path: Path, rules: str) -> dict:
@@ -62,13 +104,10 @@ def staged(path: Path, rules: str) -> dict:
     return json.loads(out.stdout)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mb", type=float, default=20)
-    args = parser.parse_args()
+def measure(megabytes: float) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "huge.jsonl"
-        make_record(path, args.mb)
+        make_record(path, megabytes)
         size = path.stat().st_size
         parse = float(bench_check.run_script(PARSE, str(path))[0])
         floor = float(bench_check.run_script(bench_default.FLOOR, str(path))[0])
@@ -80,9 +119,21 @@ def main() -> None:
             total, peak, grown = result["total"], result["peak_kb"] * 1024, (result["peak_kb"] - result["base_kb"]) * 1024
             print(f"  {name:<46} {total:7.2f} s   {total / parse:6.1f}x the parse, {total / floor:5.2f}x the floor; "
                   f"peak RSS {peak / 1e6:.0f} MB, {grown / 1e6:.0f} MB over the imports = {grown / size:.1f}x the record")
-            for stage, spent in sorted(result["stages"].items(), key=lambda item: -item[1]):
-                if spent >= 0.01:
-                    print(f"      {stage:<30} {spent:7.2f} s  {100 * spent / total:5.1f}%")
+            print(f"      {'stage':<30} {'seconds':>7}  {'share':>5}   peak RSS raised by")
+            raised = result["raised_kb"]
+            for stage in sorted(set(result["stages"]) | set(raised), key=lambda s: -result["stages"].get(s, 0)):
+                spent, up = result["stages"].get(stage, 0), raised.get(stage, 0) * 1024
+                if spent >= 0.01 or up >= 1e6:
+                    print(f"      {stage:<30} {spent:7.2f}  {100 * spent / total:4.1f}%   {up / 1e6:6.0f} MB"
+                          f" = {up / size:4.1f}x the record")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=float, nargs="+", default=[20])
+    args = parser.parse_args()
+    for megabytes in args.mb:
+        measure(megabytes)
 
 
 if __name__ == "__main__":

@@ -170,3 +170,18 @@ def test_field_paths_of_long_conversations_and_repeated_role_orders(tmp_path):
     assert [(f.code, f.line, f.field) for f in report.findings] == [
         ("P002", 1, "messages[1501].content"), ("P002", 2, "messages[1501].content"),
         ("P005", 3, "messages[1]"), ("P005", 4, "messages[1]")]
+
+
+def test_a_large_record_is_checked_for_duplicate_keys_and_depth_without_a_copy(tmp_path):
+    """Past LARGE bytes the parse stage counts colons by walking the record instead of dumping it again
+    (one copy fewer of a 60 MB record): the same findings, colons inside strings and keys included."""
+    from ftdata.stages.read import LARGE
+
+    text = "a: b :: c " * (LARGE // 10 + 1)
+    duplicate = b'{"messages": [{"role": "user", "content": "k:1", "role": "user"}], "text": "' + text.encode() + b'"}'
+    fine = json.dumps({"messages": [{"role": "user", "content": "q:"}, {"role": "assistant", "content": text}],
+                       "meta": {"x:y": [1, {"z": ":"}]}}).encode()
+    deep = fine.replace(b'[1, {"z"', b"[" * 260 + b'1, {"z"').replace(b'":"}]}', b'":"}' + b"]" * 260 + b"}")
+    (tmp_path / "large.jsonl").write_bytes(b"\n".join([duplicate, fine, deep]) + b"\n")
+    report = ftdata.check([tmp_path / "large.jsonl"], Config(select=["F"]))
+    assert [(f.code, f.line) for f in report.findings] == [("F010", 1), ("F008", 3)]

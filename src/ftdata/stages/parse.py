@@ -13,7 +13,7 @@ import orjson
 
 from ..records import Example
 from .base import Problem, Stage
-from .read import count_byte
+from .read import LARGE, count_byte
 
 # Records nesting deeper cannot be written by orjson, which the outputs and later stages use: they are
 # refused at parsing (F008), one limit for every command, rather than crashing whichever writes first
@@ -105,8 +105,26 @@ def _may_have_duplicate_keys(raw: bytes, data: dict) -> bool:
     colon (\\u003a) would add one back, so its presence sends the record to the exact check too.
     (An escape needs a backslash, which memchr rules out for most records.)
     """
-    return (count_byte(orjson.dumps(data), b":") < count_byte(raw, b":")
-            or (raw.find(b"\\") >= 0 and b"\\u003" in raw))
+    written = count_byte(orjson.dumps(data), b":") if len(raw) <= LARGE else _colons(data)
+    return written < count_byte(raw, b":") or (raw.find(b"\\") >= 0 and b"\\u003" in raw)
+
+
+def _colons(value: object) -> int:
+    """The colons a compact dump of `value` would hold (one per key/value pair, and those in its strings),
+    counted by walking it: for a large record, the dump would be one more copy of it. Too deep to dump
+    raises as the dump does."""
+    colons, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            colons += item.count(":")
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise orjson.JSONEncodeError("Recursion limit reached")
+            if isinstance(item, dict):
+                colons += len(item) + sum(key.count(":") for key in item)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return colons
 
 
 def _first_duplicate_key(raw: bytes) -> str | None:
