@@ -179,9 +179,9 @@ def test_each_distinct_string_is_tokenised_once_and_the_cache_stays_bounded():
                                           ("assistant", "ok")]))
         assert counts.total == 3 * 3 + counter.text("system") + counter.text("user") + counter.text("assistant") + (
             counter.text("Shared system prompt.") + counter.text(f"question {i}") + counter.text("ok") + 3)
-    # 1000 unique questions; the 5 shared strings are re-counted once after each of the ~10 evictions
-    assert counter.strings_tokenised <= 1000 + 5 * 11
-    assert len(counter._counts) <= 100
+    # 1000 unique questions; the 5 shared strings keep coming back, so no eviction drops them (two generations)
+    assert counter.strings_tokenised == 1000 + 5
+    assert len(counter._counts) + len(counter._older) <= 100
 
 
 def test_unknown_tokenizer_is_a_one_line_usage_error():

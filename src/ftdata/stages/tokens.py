@@ -33,7 +33,7 @@ class TokensOptions:
     epochs: int | None = None  # default: each provider's (OpenAI's rule; 3 elsewhere)
     requests_per_month: int | None = None  # adds total cost of ownership to the cost summary
     months: int = 6
-    cache_entries: int = 1 << 20  # distinct strings whose counts are kept
+    cache_entries: int = 1 << 18  # distinct strings whose counts are kept (about 120 bytes each)
 
 
 @dataclass
