@@ -1,5 +1,8 @@
 """Record-level low-quality detectors. Each takes the record's text and returns a message or None.
 
+Detectors that search long texts take an optional `search` (`native.Search`): the batch path passes one
+that has searched the whole batch's texts in native code at once; alone, each searches with Python.
+
 Thresholds were tuned on the labelled corpus of `benchmarks/bench_quality.py` (planted defects in
 real Alpaca, FastChat and LLaMA-Factory records); the numbers are in benchmarks/results/quality.txt.
 """
@@ -11,6 +14,7 @@ import re
 from collections import Counter
 
 from . import phrases
+from .native import Search
 from .shape import CALL_LINE, FENCED_BLOCK, looks_like_code
 
 # "<noinput>" inside a longer text (the whole-text placeholder lists are in rules/phrases/quality.toml).
@@ -85,11 +89,17 @@ def placeholder_input(user: str) -> str | None:
     return None
 
 
-def _search(name: str, text: str, lower: str, keys: tuple[str, ...]) -> re.Match | None:
-    """A phrase of list `name` in text, skipping the search for ASCII texts without any of `keys`."""
-    if text.isascii() and not any(k in lower for k in keys):
+def _search(name: str, text: str, keys: tuple[str, ...], search: Search | None) -> re.Match | None:
+    """A phrase of list `name` in text; alone, skipping the search for ASCII texts without any of `keys`."""
+    if search is not None:
+        return search(phrases.pattern(name), text)
+    if text.isascii() and not any(k in text.lower() for k in keys):
         return None
     return phrases.pattern(name).search(text)
+
+
+def _find(pattern: re.Pattern, text: str, search: Search | None) -> re.Match | None:
+    return pattern.search(text) if search is None else search(pattern, text)
 
 
 # "the following text", "以下代码", or a prompt that ends on a colon: it points at an input of its own.
@@ -97,28 +107,30 @@ _POINTS_AT_INPUT = re.compile(r"\b(?:following|below|given|this|these|attached)\
 _PROMISES_INPUT = re.compile(r"\bI(?:'ll| will| am going to)\b|\bif I (?:give|provide|send)|我会|我将|如果我(?:提供|给|发)", re.I)
 
 
-def boilerplate(answer: str, has_tools: bool = False, prompt: str = "") -> str | None:
+def boilerplate(answer: str, has_tools: bool = False, prompt: str = "", search: Search | None = None) -> str | None:
     """Language-model boilerplate; canned refusals and short answers that ask for the input the prompt
     points at but never gave ("Translate the following:" and nothing), except where the record declares
     tools: there, declining what the tools cannot do ("I'm sorry, as an AI I can't order a pizza") is taught
     on purpose. A prompt that promises its text for later ("I will send you my essay") is answered rightly
     by asking for it."""
-    lower = answer.lower()
-    match = _search("model-boilerplate", answer, lower, _MODEL_KEYS)
+    match = _search("model-boilerplate", answer, _MODEL_KEYS, search)
     if match is None and not has_tools:
-        match = _search("refusal", answer, lower, _REFUSAL_KEYS)
+        match = _search("refusal", answer, _REFUSAL_KEYS, search)
         if match is None and len(answer) < 200 and _POINTS_AT_INPUT.search(prompt) and not _PROMISES_INPUT.search(prompt):
-            match = _search("asks-for-input", answer, lower, _ASKS_KEYS)
+            match = _search("asks-for-input", answer, _ASKS_KEYS, None)
             if match:
                 return f"output asks for the input the prompt never gave: {match.group()!r}"
     return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
 
 
-def template_leak(prompt: str, answer: str) -> str | None:
-    lower = answer.lower()
-    match = _SPECIAL_TOKEN.search(answer) if any(k in lower for k in _SPECIAL_KEYS) else None
+def template_leak(prompt: str, answer: str, search: Search | None = None) -> str | None:
+    if search is not None:
+        match = search(_SPECIAL_TOKEN, answer)
+    else:
+        match = _SPECIAL_TOKEN.search(answer) if any(k in answer.lower() for k in _SPECIAL_KEYS) else None
     if match is None and ":" in answer:
-        match = _SECTION_MARKER.search(FENCED_BLOCK.sub(" ", answer) if "```" in answer else answer)
+        fenced = "```" in answer
+        match = _find(_SECTION_MARKER, FENCED_BLOCK.sub(" ", answer) if fenced else answer, None if fenced else search)
         # Not where the prompt asks for such headings, or names the word itself ("Classify: Human, Car").
         word = match.group().split(":")[0].strip().lower() if match else ""
         if match and (_ASKS_FOR_MARKERS.search(prompt) or re.search(rf"(?<![a-z]){word}(?![a-z])", prompt, re.I)):
@@ -126,8 +138,8 @@ def template_leak(prompt: str, answer: str) -> str | None:
     return f"output contains a prompt-template marker: {match.group().strip()[:40]!r}" if match else None
 
 
-def bad_characters(text: str) -> str | None:
-    match = _BAD_CHARS.search(text)
+def bad_characters(text: str, search: Search | None = None) -> str | None:
+    match = _find(_BAD_CHARS, text, search)
     if match:
         name = "replacement character U+FFFD" if match.group() == "\ufffd" else f"control character U+{ord(match.group()):04X}"
         return f"text contains a {name}"
@@ -202,16 +214,18 @@ def _without_code(text: str) -> str:
     return _CODE_LINE.sub(" ", text)
 
 
-def unseen_reference(user: str, has_images: bool) -> str | None:
+def unseen_reference(user: str, has_images: bool, search: Search | None = None) -> str | None:
     """A prompt that asks about a picture, recording or web page the model is never shown. A picture the
     prompt names or describes in words ("The Night Watch by Rembrandt") is seen well enough."""
     if has_images:
         return None
-    lower = user.lower()
-    media = _search("unseen-media", user, lower, _MEDIA_KEYS)
+    media = _search("unseen-media", user, _MEDIA_KEYS, search)
     if media and not _described(user):
         return f"prompt refers to {media.group()!r}, but the record carries no such attachment"
-    urls = _URL.findall(user) if any(k in lower for k in _URL_KEYS) else []
+    if search is not None:
+        urls = _URL.findall(user) if search(_URL, user) else []
+    else:
+        urls = _URL.findall(user) if any(k in user.lower() for k in _URL_KEYS) else []
     if urls and phrases.pattern("unseen-link-task").search(user) and not phrases.pattern("code-task").search(user):
         if _size_in_words(_URL.sub("", user)) < 40:  # the page's text is not pasted in: the model never saw it
             return f"prompt asks about the content of {urls[0][:60]!r}, which the model cannot open"
@@ -242,8 +256,8 @@ def _size_in_words(text: str) -> float:
 _SECRET_HINT = re.compile(r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|AIza|_live_|PRIVATE KEY|eyJ")
 
 
-def secret(text: str) -> str | None:
-    if not _SECRET_HINT.search(text):
+def secret(text: str, search: Search | None = None) -> str | None:
+    if not _find(_SECRET_HINT, text, search):
         return None
     for kind, pattern in _SECRETS.items():
         match = pattern.search(text)
@@ -260,14 +274,14 @@ def _entropy(token: str) -> float:
 _PHONE_HINT = re.compile(r"\d[\d\s().-]{7,}\d")
 
 
-def personal_data(text: str) -> str | None:
+def personal_data(text: str, search: Search | None = None) -> str | None:
     """An email address or phone number that could be a person's: not an example domain, a role mailbox
     (support@, sales@), a dummy mailbox (user123@, a@) or a dummy number (555, runs like 234-567-8901)."""
     for match in _EMAIL.finditer(text) if "@" in text else ():
         mailbox = match.group().split("@")[0].lower()
         if not (_EXAMPLE_DOMAIN.search(match.group(1)) or _ROLE_MAILBOX.match(mailbox) or _DUMMY_MAILBOX.match(mailbox)):
             return f"text contains an email address: {match.group()[:40]!r}"
-    for match in _PHONE.finditer(text) if _PHONE_HINT.search(text) else ():
+    for match in _PHONE.finditer(text) if _find(_PHONE_HINT, text, search) else ():
         digits = re.sub(r"\D", "", match.group())
         local = digits[-10:]
         if 9 <= len(digits) <= 15 and "555" not in (local[:3], local[3:6]) and len(set(digits)) > 3 and not _digit_run(local):
@@ -282,6 +296,14 @@ _ROLE_MAILBOX = re.compile(r"(?:support|sales|info|contact|hello|help|admin|offi
                            r"(?:[._-]\w+)?$")
 _DUMMY_MAILBOX = re.compile(r"(?:[a-z]|[a-z]{1,3}\d*|user\w*|username|test\w*|example\w*|sample\w*|demo|foo|bar|"
                             r"john\.?doe|jane\.?doe|your\.?\w*|my_?\w*address|name|email|someone|somebody|me)$")
+
+
+# What the batch path searches in native code, by the texts searched (see stages/quality.py).
+ANSWER_PATTERNS = (_SPECIAL_TOKEN, _SECTION_MARKER)
+MESSAGE_PATTERNS = (_BAD_CHARS, _SECRET_HINT, _PHONE_HINT)
+USER_PATTERNS = (_URL,)
+ANSWER_LISTS = ("model-boilerplate", "refusal")
+USER_LISTS = ("unseen-media",)
 
 
 def _digit_run(digits: str, length: int = 4) -> bool:

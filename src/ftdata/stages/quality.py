@@ -4,10 +4,11 @@ Plain-text (pretraining) records have no prompt and no answer: only the rules ab
 characters, secrets, personal data, template variables) apply to them.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..quality import leftovers, lowq, shape
+from ..quality import leftovers, lowq, phrases, shape
+from ..quality.native import BatchSearch, Search
 from ..quality.text import image_refs
 from ..records import Example, Message
 from .base import Problem, Stage
@@ -44,6 +45,26 @@ class QualityStage(Stage):
     Options = QualityOptions
 
     def check(self, example: Example) -> Iterable[Problem]:
+        return self._problems(example, None)
+
+    def check_batch(self, examples: Sequence[Example]) -> Iterator[tuple[Example, Problem]]:
+        """The long searches (phrase lists, secrets, phone numbers...) over the batch's answers, user turns and
+        messages at once in native code; then each record's detectors, which find those searches done."""
+        chats = [e for e in examples if e.messages is not None]
+        answers = [answer.content for e in chats if not e.is_text for _, _, answer in turns(e)]
+        messages = [m for e in chats for m in self._all_messages(e)]
+        users = [m.content for m in messages if m.role == "user"]
+        found = BatchSearch([
+            ((*lowq.ANSWER_PATTERNS, *map(phrases.pattern, lowq.ANSWER_LISTS)), answers),
+            ((*lowq.USER_PATTERNS, *map(phrases.pattern, lowq.USER_LISTS)), users),
+            (lowq.MESSAGE_PATTERNS, [m.content for m in messages]),
+        ])
+        search = found.search if found.native else None
+        for example in examples:
+            for problem in self._problems(example, search):
+                yield example, problem
+
+    def _problems(self, example: Example, search: Search | None) -> Iterable[Problem]:
         if example.messages is None:
             return ()
         o = self.options
@@ -58,13 +79,13 @@ class QualityStage(Stage):
             report("Q001", lowq.placeholder_output(text), field)
             if not text.strip():
                 continue
-            report("Q003", lowq.boilerplate(text, bool(example.tools), prompt), field)
+            report("Q003", lowq.boilerplate(text, bool(example.tools), prompt, search), field)
             report("Q004", shape.truncated(text, prompt), field)
             report("Q005", shape.repetitive(text, o.repeat_min_words, o.repeat_max_share, o.repeat_min_compression,
                                            o.repeat_min_loops), field)
             report("Q007", lowq.echo(prompt, text), field)
             report("Q008", lowq.unprompted_link(context, text), field)
-            report("Q012", lowq.template_leak(context, text), field)
+            report("Q012", lowq.template_leak(context, text, search), field)
             report("Q013", lowq.wrong_arithmetic(prompt, text), field)
         has_images = bool(image_refs(example))
         messages = self._all_messages(example)
@@ -72,10 +93,10 @@ class QualityStage(Stage):
             field = message.content_path
             if message.role == "user" and not example.is_text:
                 report("Q002", lowq.placeholder_input(message.content), field)
-                report("Q009", lowq.unseen_reference(message.content, has_images), field)
-            report("Q006", lowq.bad_characters(message.content), field)
-            report("Q010", lowq.secret(message.content), field)
-            report("Q011", lowq.personal_data(message.content), field)
+                report("Q009", lowq.unseen_reference(message.content, has_images, search), field)
+            report("Q006", lowq.bad_characters(message.content, search), field)
+            report("Q010", lowq.secret(message.content, search), field)
+            report("Q011", lowq.personal_data(message.content, search), field)
             if "{" in message.content and "Q014" not in found:
                 report("Q014", leftovers.template_variable(message.content, self._user_text(messages)), field)
         return found.values()
