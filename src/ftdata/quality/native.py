@@ -129,19 +129,23 @@ def _translated(pattern: re.Pattern) -> str | None:
     return rust
 
 
-def starts(pattern: re.Pattern, texts: Sequence[str]) -> list[int | None] | None:
-    """For each text, where Python's first match of `pattern` can start (0 for a text native code cannot
-    decide), None for a text it surely does not match; None for the whole batch when it is too small to
-    be worth it or the pattern cannot be translated."""
-    if sum(map(len, texts)) < MIN_CHARS:
-        return None
-    rust = _translated(pattern)
-    if rust is None:
-        return None
+def starts(patterns: Sequence[re.Pattern], texts: Sequence[str]) -> dict[re.Pattern, list[int | None]]:
+    """For each pattern that native code can search, and each text: where Python's first match can start
+    (0 for a text that is not ASCII, which Python searches whole), or None where it surely finds none.
+    Empty when the texts are too few to be worth it. The patterns run at once, on every core."""
+    native = [(p, rust) for p in patterns if (rust := _translated(p)) is not None]
+    if not native or sum(map(len, texts)) < MIN_CHARS:
+        return {}
     import polars as pl
 
-    found = pl.Series(texts, dtype=pl.String).str.find(rust).to_list()
-    return [start if text.isascii() else 0 for text, start in zip(texts, found)]
+    ascii_texts = [t for t in texts if t.isascii()]
+    column = pl.DataFrame({"text": ascii_texts}, schema={"text": pl.String})
+    found = column.select(pl.col("text").str.find(rust).alias(str(n)) for n, (_, rust) in enumerate(native))
+    result = {}
+    for n, (pattern, _) in enumerate(native):
+        ascii_starts = iter(found.get_column(str(n)).to_list())
+        result[pattern] = [next(ascii_starts) if t.isascii() else 0 for t in texts]
+    return result
 
 
 class BatchSearch:
@@ -154,10 +158,8 @@ class BatchSearch:
         self._texts = [texts for _, texts in columns]  # held, so that the ids below stay theirs
         self._starts: dict[re.Pattern, dict[int, int | None]] = {}
         for patterns, texts in columns:
-            for pattern in patterns:
-                found = starts(pattern, texts)
-                if found is not None:
-                    self._starts.setdefault(pattern, {}).update(zip(map(id, texts), found))
+            for pattern, found in starts(patterns, texts).items():
+                self._starts.setdefault(pattern, {}).update(zip(map(id, texts), found))
         self.native = bool(self._starts)
 
     def search(self, pattern: re.Pattern, text: str) -> re.Match | None:
