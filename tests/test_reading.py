@@ -185,3 +185,22 @@ def test_a_large_record_is_checked_for_duplicate_keys_and_depth_without_a_copy(t
     (tmp_path / "large.jsonl").write_bytes(b"\n".join([duplicate, fine, deep]) + b"\n")
     report = ftdata.check([tmp_path / "large.jsonl"], Config(select=["F"]))
     assert [(f.code, f.line) for f in report.findings] == [("F010", 1), ("F008", 3)]
+
+
+def test_array_elements_with_strings_longer_than_a_read_chunk(tmp_path):
+    """Strings that run over several read chunks (an escape split at a chunk's end, commas and brackets
+    inside) are delimited exactly, in an object and as a bare string element."""
+    from ftdata.stages.read import CHUNK
+
+    head = json.dumps([{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}]}])[:-5]
+    for at in range(CHUNK - 3, CHUNK + 3):  # the escapes' backslashes at, before and after the first chunk's end
+        text = "x" * (at - len(head)) + '\\"], {' + "y, ]" * CHUNK
+        elements = [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": text}]},
+                    text, 7]
+        (tmp_path / "long.json").write_text(json.dumps(elements))
+        assert (tmp_path / "long.json").read_bytes()[at:at + 4] == b'\\\\\\"'
+        report = ftdata.check([tmp_path / "long.json"], Config(select=["F"], ignore=["F002"], jobs=1),
+                              clean=tmp_path / "c.jsonl", force=True)  # F002: the string and the number are no objects
+        assert report.records == 3 and not report.findings, at
+        written = (tmp_path / "c.jsonl").read_text().splitlines()
+        assert [json.loads(line) for line in written] == elements

@@ -30,7 +30,9 @@ _WHITESPACE = b" \t\r\n"
 # A JSON string, or a bracket; a lone quote means a string runs past the end of the buffer.
 _TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]', re.DOTALL)
 _SPACES = re.compile(rb"[ \t\r\n]*")
-_SCALAR_END = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[,\]]', re.DOTALL)
+_SCALAR_END = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[,\]"]', re.DOTALL)
+# The inside of a string, up to its closing quote, or to the end of the buffer (or a backslash there)
+_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 
 
 # What a reader yields for each record: line, bytes, the parsed object when the format gives one, a
@@ -345,28 +347,38 @@ class ArrayScanner:
         pattern = _TOKEN if self.buf[self.pos:self.pos + 1] in (b"{", b"[") else _SCALAR_END
         depth = 0
         scan = self.pos
+        # in a string that runs past the buffer: how far its inside is scanned. Each read goes on from
+        # there (scanning a 20 MB string again from its quote for every chunk took a minute)
+        inside: int | None = None
         while True:
-            for match in pattern.finditer(self.buf, scan):
-                token = match.group()
-                if token == b'"':  # a string continues past the buffer
-                    scan = match.start()
-                    break
-                scan = match.end()
-                if pattern is _SCALAR_END:
-                    if token in (b",", b"]"):
-                        return self._take(match.start())
-                elif token in (b"{", b"["):
-                    depth += 1
-                elif token in (b"}", b"]"):
-                    depth -= 1
-                    if depth == 0:
-                        return self._take(match.end())
-            else:
-                scan = len(self.buf)
-            scanned = scan - self.pos  # _more may drop consumed bytes and move self.pos
+            if inside is not None:
+                inside = _STRING_BODY.match(self.buf, inside).end()
+                if inside < len(self.buf) and self.buf[inside] == 0x22:  # its closing quote
+                    scan, inside = inside + 1, None
+            if inside is None:
+                for match in pattern.finditer(self.buf, scan):
+                    token = match.group()
+                    if token == b'"':  # a string continues past the buffer
+                        inside = match.end()
+                        break
+                    scan = match.end()
+                    if pattern is _SCALAR_END:
+                        if token in (b",", b"]"):
+                            return self._take(match.start())
+                    elif token in (b"{", b"["):
+                        depth += 1
+                    elif token in (b"}", b"]"):
+                        depth -= 1
+                        if depth == 0:
+                            return self._take(match.end())
+                else:
+                    scan = len(self.buf)
+            before = self.pos  # _more may drop consumed bytes and move self.pos
             if not self._more():
                 return None
-            scan = self.pos + scanned
+            scan += self.pos - before
+            if inside is not None:
+                inside += self.pos - before
 
     def _take(self, end: int) -> bytes:
         element = self.buf[self.pos:end].rstrip(_WHITESPACE)
