@@ -350,7 +350,7 @@ def test_an_output_another_run_is_writing_is_refused(tmp_path):
 # stand-in msvcrt locks from the current position with POSIX record locks (which, like msvcrt's, another
 # process sees and the system drops when the holder dies).
 _NO_FCNTL = """
-import errno, os, sys, types
+import errno, os, subprocess, sys, types  # subprocess first: it takes an importable msvcrt for Windows
 import fcntl as posix
 sys.modules["fcntl"] = None  # `import fcntl` raises ImportError, as on Windows
 msvcrt = types.ModuleType("msvcrt")

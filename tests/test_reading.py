@@ -123,7 +123,7 @@ def test_an_oversized_record_whose_error_is_ignored_is_copied_whole(tmp_path):
 def test_lines_longer_than_a_read_chunk(tmp_path):
     """A record spanning several read chunks (joined once when its line ends) arrives whole, in the clean
     output byte for byte; one over the limit is a finding however many chunks it spans; no final newline."""
-    from ftdata.stages.read import CHUNK
+    from ftdata.stages.arrays import CHUNK
 
     long_record = GOOD.replace(b"Hello", b"word " * (3 * CHUNK // 5))  # three chunks
     data = GOOD + b"\n" + long_record + b"\r\n" + GOOD + b"\n" + long_record
@@ -175,7 +175,7 @@ def test_field_paths_of_long_conversations_and_repeated_role_orders(tmp_path):
 def test_a_large_record_is_checked_for_duplicate_keys_and_depth_without_a_copy(tmp_path):
     """Past LARGE bytes the parse stage counts colons by walking the record instead of dumping it again
     (one copy fewer of a 60 MB record): the same findings, colons inside strings and keys included."""
-    from ftdata.stages.read import LARGE
+    from ftdata.stages.arrays import LARGE
 
     text = "a: b :: c " * (LARGE // 10 + 1)
     duplicate = b'{"messages": [{"role": "user", "content": "k:1", "role": "user"}], "text": "' + text.encode() + b'"}'
@@ -190,7 +190,7 @@ def test_a_large_record_is_checked_for_duplicate_keys_and_depth_without_a_copy(t
 def test_array_elements_with_strings_longer_than_a_read_chunk(tmp_path):
     """Strings that run over several read chunks (an escape split at a chunk's end, commas and brackets
     inside) are delimited exactly, in an object and as a bare string element."""
-    from ftdata.stages.read import CHUNK
+    from ftdata.stages.arrays import CHUNK
 
     head = json.dumps([{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}]}])[:-5]
     for at in range(CHUNK - 3, CHUNK + 3):  # the escapes' backslashes at, before and after the first chunk's end
@@ -204,3 +204,43 @@ def test_array_elements_with_strings_longer_than_a_read_chunk(tmp_path):
         assert report.records == 3 and not report.findings, at
         written = (tmp_path / "c.jsonl").read_text().splitlines()
         assert [json.loads(line) for line in written] == elements
+
+
+def test_an_oversized_array_element_is_not_held_and_named_by_its_bytes(tmp_path):
+    """An element of a .json array (or a pretty-printed value) over the limit is scanned to its end without
+    being held, however many chunks it spans: F007 with its byte range (after a BOM too), the lines of the
+    elements after it unchanged; with F007 ignored the clean output copies it, its line breaks folded."""
+    from ftdata.stages.arrays import CHUNK
+
+    good = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "fine"}]}
+    big = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": 'a\\"b\n ' * CHUNK}]}
+    elements = [good, big, "x" * (3 * CHUNK), good]
+    for name, data in (("a.json", b"\xef\xbb\xbf" + json.dumps(elements, indent=2).encode()),
+                       ("p.jsonl", b"".join(json.dumps(e, indent=2).encode() + b"\n" for e in (good, big, good)))):
+        (tmp_path / name).write_bytes(data)
+        limit = Config(select=["F001", "F007"], stage_options={"read": {"max-record-bytes": CHUNK // 2}}, jobs=1)
+        report = ftdata.check([tmp_path / name], limit, rejected=tmp_path / f"{name}.r.jsonl")
+        unlimited = ftdata.check([tmp_path / name], Config(select=["F001", "F007"], jobs=1),
+                                 rejected=tmp_path / f"{name}.u.jsonl")
+        assert not unlimited.findings
+        rejected = [json.loads(line) for line in (tmp_path / f"{name}.r.jsonl").read_text().splitlines()]
+        assert [(f.code, f.line) for f in report.findings] == [("F007", r["line"]) for r in rejected]
+        assert [json.loads(data[r["bytes"]["start"]:r["bytes"]["end"]]) for r in rejected] == elements[1:3][:len(rejected)]
+        assert len(rejected) == (2 if name == "a.json" else 1)
+        assert _lines(tmp_path / name, limit) == _lines(tmp_path / name, Config())
+
+        ignored = limit.replace(ignore=["F007"])
+        ftdata.check([tmp_path / name], ignored, clean=tmp_path / f"{name}.c.jsonl")
+        written = (tmp_path / f"{name}.c.jsonl").read_bytes().splitlines()
+        assert [json.loads(line) for line in written] == (elements if name == "a.json" else [good, big, good])
+
+
+def _lines(path, config: Config) -> list[int]:
+    """The line each record of `path` starts on, as the reader gives it."""
+    from ftdata.config import Policy
+    from ftdata.stages.base import Context, InputFile
+    from ftdata.stages.read import ReadStage
+    from ftdata.targets import load_target
+
+    ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[])
+    return [example.line for example in ReadStage(ctx).whole([InputFile(str(path))])]

@@ -235,12 +235,18 @@ def write_record(out: _Writer, source: str, line: int, raw: bytes, not_loaded: t
     try:
         with open(source, "rb") as file, (gzip.GzipFile(fileobj=file) if source.endswith(".gz") else file) as stream:
             stream.seek(start)  # a .gz decompresses up to it, a chunk at a time
-            left = end - start
+            left, spaces = end - start, b""
             while left:
                 chunk = stream.read(min(_CHUNK, left))
                 if not chunk:
                     raise InputError(f"{source}:{line}: the file ended before byte {end:,}: it changed during the run")
                 left -= len(chunk)
+                if as_line:  # a pretty-printed element's line breaks folded as jsonl_line folds them
+                    chunk, spaces = spaces + chunk, b""
+                    if left:  # whitespace at a chunk's end may go on in the next: folded with it
+                        body = chunk.rstrip(b" \t\r\n")
+                        chunk, spaces = body, chunk[len(body):]
+                    chunk = _LINE_BREAK.sub(b" ", chunk)
                 out.write(chunk if left else chunk.removesuffix(b"\r"))
     except OSError as e:
         raise InputError(f"{source}: read failed: {e.strerror or e}") from None

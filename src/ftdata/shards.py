@@ -21,9 +21,10 @@ from .findings import Findings
 from .outputs import Spool
 from .records import Example, Finding
 from .stages import STAGES
+from .stages.arrays import CHUNK, ArrayScanner, count_byte
 from .stages.base import Context, InputFile, Shard, Stage
 from .stages.parse import ParseStage
-from .stages.read import BOM, CHUNK, ArrayScanner, ReadStage, count_byte, lines_only, multiline_objects
+from .stages.read import BOM, ReadStage, lines_only, multiline_objects
 from .stages.schema import SchemaStage
 
 HEAD_RECORDS = 4096  # the first records of a run, from which stages settle "auto" options

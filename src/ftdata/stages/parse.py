@@ -13,7 +13,7 @@ import orjson
 
 from ..records import Example
 from .base import Problem, Stage
-from .read import LARGE, count_byte
+from .arrays import LARGE, count_byte
 
 # Records nesting deeper cannot be written by orjson, which the outputs and later stages use: they are
 # refused at parsing (F008), one limit for every command, rather than crashing whichever writes first

@@ -10,7 +10,6 @@ parse stage judges it), so clean + rejected always adds up.
 import gzip
 import json
 import os
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,18 +20,10 @@ import orjson
 
 from ..errors import InputError
 from ..records import Example, Ref
+from .arrays import CHUNK, WHITESPACE, ArrayScanner, Unloaded
 from .base import InputFile, Problem, Shard, Stage
 
-CHUNK = 1 << 20
-LARGE = 1 << 20  # a record larger is counted and compared in place, not through copies of it
 BOM = b"\xef\xbb\xbf"
-_WHITESPACE = b" \t\r\n"
-# A JSON string, or a bracket; a lone quote means a string runs past the end of the buffer.
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}"]', re.DOTALL)
-_SPACES = re.compile(rb"[ \t\r\n]*")
-_SCALAR_END = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[,\]"]', re.DOTALL)
-# The inside of a string, up to its closing quote, or to the end of the buffer (or a backslash there)
-_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 
 
 # What a reader yields for each record: line, bytes, the parsed object when the format gives one, a
@@ -43,15 +34,6 @@ Unit = tuple[int, bytes, dict | None, Problem | None, tuple[int, int] | None]
 @dataclass
 class ReadOptions:
     max_record_bytes: int = 64 << 20
-
-
-def count_byte(data: bytes, byte: bytes) -> int:
-    """How often one byte occurs in data: the length a removal takes off, several times faster than
-    `bytes.count`, which compares byte by byte where the removal scans with memchr; but the removal is a
-    copy, which a large record (a 60 MB one: 60 MB more) does not get."""
-    if len(data) > LARGE:
-        return data.count(byte)
-    return len(data) - len(data.replace(byte, b""))
 
 
 def check_readable(path: str) -> None:
@@ -114,15 +96,16 @@ class ReadStage(Stage):
         stream = _open(path, shard.start, shard.end)
         try:
             first = stream.read(CHUNK)
+            offset = shard.start  # the input's byte offset of first[0]
             if shard.start == 0 and first.startswith(BOM):
-                first = first[len(BOM):]
+                first, offset = first[len(BOM):], len(BOM)
                 self._loose(Ref(path, 1), Problem("F004", "file starts with a UTF-8 byte order mark (EF BB BF); ignored"))
-            if shard.array or (shard.start == 0 and not lines_only(path) and first.lstrip(_WHITESPACE).startswith(b"[")):
-                units = self._array_elements(first, stream, path, shard)
+            if shard.array or (shard.start == 0 and not lines_only(path) and first.lstrip(WHITESPACE).startswith(b"[")):
+                units = self._array_elements(first, stream, path, shard, offset)
             elif shard.start == 0 and multiline_objects(first):
-                units = self._objects(first, stream, path)
+                units = self._objects(first, stream, path, offset)
             else:
-                units = self._lines(first, stream, path, shard.first_line - 1, shard.start)
+                units = self._lines(first, stream, path, shard.first_line - 1, offset)
             yield from units
         except (OSError, EOFError, gzip.BadGzipFile) as e:
             raise InputError(f"{path}: read failed: {e}") from None
@@ -203,26 +186,31 @@ class ReadStage(Stage):
                                   f"(bytes {offset:,}-{offset + size:,} of the input); not loaded")
         return line_no, b"", None, problem, (offset, offset + size)
 
-    def _array_elements(self, buf: bytes, stream: BinaryIO, path: str,
-                        shard: Shard) -> Iterator[Unit]:
+    def _array_elements(self, buf: bytes, stream: BinaryIO, path: str, shard: Shard, offset: int) -> Iterator[Unit]:
         """Delimit the elements of a top-level JSON array (or of a shard of one) without parsing them."""
         scanner = ArrayScanner(buf, stream, self, inside=shard.start > 0, line=shard.first_line,
-                                last=shard.end is None)
+                               last=shard.end is None, offset=offset, limit=self.options.max_record_bytes)
         for _, line, raw in scanner.elements():
-            yield line, raw, None, None, None
+            yield self._element(line, raw)
         for line, message in scanner.problems:
             self._loose(Ref(path, line), Problem("F011", message))
 
-    def _objects(self, buf: bytes, stream: BinaryIO, path: str) -> Iterator[Unit]:
+    def _objects(self, buf: bytes, stream: BinaryIO, path: str, offset: int) -> Iterator[Unit]:
         """The JSON values of a file that writes each over several lines, one after another: a .json file
         holding one object, or a .jsonl file of pretty-printed objects. One finding for the file says so."""
         count = 0
-        for count, (_, line, raw) in enumerate(ArrayScanner(buf, stream, self, inside=True).values(), 1):
-            yield line, raw, None, None, None
+        scanner = ArrayScanner(buf, stream, self, inside=True, offset=offset, limit=self.options.max_record_bytes)
+        for count, (_, line, raw) in enumerate(scanner.values(), 1):
+            yield self._element(line, raw)
         self._loose(Ref(path, 1), Problem(
             "F013", f"the file holds {count:,} JSON value{'s' if count != 1 else ''} written over several lines each "
                     "(pretty-printed), not JSON Lines: ftdata read each as one record, but fine-tuning APIs and "
                     "trainers read one record per line (`--clean FILE.jsonl` writes them so)"))
+
+    def _element(self, line: int, raw: bytes | Unloaded) -> Unit:
+        if isinstance(raw, Unloaded):
+            return self._too_long(line, raw.start, raw.end - raw.start)
+        return line, raw, None, None, None
 
     def _parquet(self, source: InputFile) -> Iterator[Unit]:
         import pyarrow.parquet as pq
@@ -247,149 +235,10 @@ class ReadStage(Stage):
             self.loose.append(finding)
 
 
-class ArrayScanner:
-    """Walks a top-level JSON array, tracking line numbers, yielding each element's exact bytes."""
-
-    def __init__(self, buf: bytes, stream: BinaryIO, stage: ReadStage | None, *, inside: bool = False,
-                 line: int = 1, last: bool = True, offset: int = 0):
-        """`inside`: the stream starts at an element of the array, not at its `[`; `last`: the stream
-        ends where the array does (a shard that is not last ends after the comma before an element)."""
-        self.buf, self.stream, self.stage = buf, stream, stage
-        self.inside, self.last = inside, last
-        self.pos = 0
-        self.base = offset  # the input's byte offset of buf[0]
-        self.after_comma = True  # whether the element being yielded follows its separator, as it should
-        self.line = line
-        self.problems: list[tuple[int, str]] = []
-        self._count(buf)
-
-    def _count(self, data: bytes) -> None:
-        if self.stage is not None:
-            self.stage.bytes_read += len(data)
-
-    def _more(self) -> bool:
-        data = self.stream.read(CHUNK)
-        if not data:
-            return False
-        self._count(data)
-        if self.pos > CHUNK:  # drop what was consumed, keeping slices cheap
-            self.base += self.pos
-            self.buf, self.pos = self.buf[self.pos:], 0
-        self.buf += data
-        return True
-
-    def _skip_whitespace(self) -> bytes:
-        """Advance past whitespace; the next byte, or b'' at the end of input."""
-        while True:
-            end = _SPACES.match(self.buf, self.pos).end()
-            self.line += self.buf.count(b"\n", self.pos, end)
-            self.pos = end
-            if end < len(self.buf):
-                return self.buf[end:end + 1]
-            if not self._more():
-                return b""
-
-    def elements(self) -> Iterator[tuple[int, int, bytes]]:
-        """(byte offset in the input, line, bytes) of each element."""
-        self._skip_whitespace()
-        if not self.inside:
-            self.pos += 1  # the opening [
-        expect_element = True
-        while True:
-            byte = self._skip_whitespace()
-            if byte == b"":
-                if self.last:
-                    self.problems.append((self.line, "the array is not closed: the file ends inside it"))
-                return
-            if byte == b"]":
-                self.pos += 1
-                if self._skip_whitespace():
-                    self.problems.append((self.line, "unexpected text after the array's closing ]"))
-                return
-            self.after_comma = expect_element
-            if not expect_element:
-                if byte == b",":
-                    self.pos += 1
-                    expect_element = True
-                    continue
-                self.problems.append((self.line, f"expected ',' or ']' between array elements, found {byte.decode(errors='replace')!r}"))
-            start_line, start = self.line, self.base + self.pos
-            element = self._element()
-            if element is None:
-                self.problems.append((start_line, "the array is not closed: the file ends inside an element"))
-                return
-            self.line += count_byte(element, b"\n")
-            yield start, start_line, element
-            expect_element = False
-
-    def values(self) -> Iterator[tuple[int, int, bytes]]:
-        """(byte offset, line, bytes) of each value of a stream of JSON values written one after another,
-        with no array around them. Anything that is not an object or an array is taken to the end of its
-        line, and an unclosed value to the end of the input, for the parse stage to judge."""
-        while byte := self._skip_whitespace():
-            start_line, start = self.line, self.base + self.pos
-            value = self._element() if byte in (b"{", b"[") else self._rest_of_line()
-            if value is None:
-                while self._more():
-                    pass
-                value = self._take(len(self.buf))
-            self.line += count_byte(value, b"\n")
-            yield start, start_line, value
-
-    def _rest_of_line(self) -> bytes:
-        while (newline := self.buf.find(b"\n", self.pos)) < 0:
-            if not self._more():
-                return self._take(len(self.buf))
-        return self._take(newline)
-
-    def _element(self) -> bytes | None:
-        """The element starting at self.pos (which stays there until it is complete)."""
-        pattern = _TOKEN if self.buf[self.pos:self.pos + 1] in (b"{", b"[") else _SCALAR_END
-        depth = 0
-        scan = self.pos
-        # in a string that runs past the buffer: how far its inside is scanned. Each read goes on from
-        # there (scanning a 20 MB string again from its quote for every chunk took a minute)
-        inside: int | None = None
-        while True:
-            if inside is not None:
-                inside = _STRING_BODY.match(self.buf, inside).end()
-                if inside < len(self.buf) and self.buf[inside] == 0x22:  # its closing quote
-                    scan, inside = inside + 1, None
-            if inside is None:
-                for match in pattern.finditer(self.buf, scan):
-                    token = match.group()
-                    if token == b'"':  # a string continues past the buffer
-                        inside = match.end()
-                        break
-                    scan = match.end()
-                    if pattern is _SCALAR_END:
-                        if token in (b",", b"]"):
-                            return self._take(match.start())
-                    elif token in (b"{", b"["):
-                        depth += 1
-                    elif token in (b"}", b"]"):
-                        depth -= 1
-                        if depth == 0:
-                            return self._take(match.end())
-                else:
-                    scan = len(self.buf)
-            before = self.pos  # _more may drop consumed bytes and move self.pos
-            if not self._more():
-                return None
-            scan += self.pos - before
-            if inside is not None:
-                inside += self.pos - before
-
-    def _take(self, end: int) -> bytes:
-        element = self.buf[self.pos:end].rstrip(_WHITESPACE)
-        self.pos = end
-        return element
-
-
 def multiline_objects(head: bytes) -> bool:
     """Whether an input starting with `head` writes its records over several lines each (a pretty-printed
     object, or a run of them), not one per line: its first line opens an object that closes on a later one."""
-    text = head.removeprefix(BOM).lstrip(_WHITESPACE)
+    text = head.removeprefix(BOM).lstrip(WHITESPACE)
     if not text.startswith(b"{"):
         return False
     first = text.split(b"\n", 1)[0].rstrip()
