@@ -1,5 +1,6 @@
 """One huge record (a chat whose answer is one long text): what each stage of a default `ftdata check`
-costs in time and in memory, against parsing the same record, in the same run.
+costs in time and in memory, against parsing the same record, in the same run; and the reader alone,
+the record as a JSON Lines line and as a .json array's element.
 
     python benchmarks/bench_huge_record.py [--mb 20 60]
 
@@ -80,6 +81,25 @@ print(json.dumps({"total": total, "stages": spent, "raised_kb": raised, "base_kb
 '''
 
 
+# The reader alone over the record, as a JSON Lines line and as the one element of a .json array (its
+# delimiting scans the strings, where a line needs only its newline); prints seconds and the peak's rise.
+READ_ONLY = r'''
+import resource, sys, time
+import ftdata
+from ftdata.config import Config, Policy
+from ftdata.stages.base import Context, InputFile
+from ftdata.stages.read import ReadStage
+from ftdata.targets import load_target
+config = Config()
+ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[])
+high = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+for example in ReadStage(ctx).whole([InputFile(sys.argv[1])]):
+    pass
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - high)
+'''
+
+
 def make_record(path: Path, megabytes: float) -> None:
     """A chat whose answer is `megabytes` of sentences drawn from a small vocabulary, one line; written a
     sentence at a time, so that this process stays small (a child process starts with its parent's peak RSS)."""
@@ -114,6 +134,18 @@ def measure(megabytes: float) -> None:
         print(f"one record of {size / 1e6:.1f} MB (chat, the answer one long text)")
         print(f"  orjson parse                                   {parse:7.2f} s")
         print(f"  floor (parse + cl100k over its strings once)   {floor:7.2f} s   {floor / parse:6.1f}x the parse")
+        array = Path(folder) / "huge.json"
+        with path.open("rb") as line, array.open("wb") as out:  # a chunk at a time: this process stays small
+            out.write(b"[")
+            left = size - 1  # the line without its newline
+            while left:
+                left -= out.write(line.read(min(left, 1 << 20)))
+            out.write(b"]\n")
+        for name, source in (("read only, a JSON Lines line", path), ("read only, the element of a .json array", array)):
+            seconds, raised_kb = bench_check.run_script(READ_ONLY, str(source))
+            print(f"  {name:<46} {float(seconds):7.2f} s   peak RSS raised by {int(raised_kb) * 1024 / 1e6:.0f} MB "
+                  f"= {int(raised_kb) * 1024 / size:.1f}x the record")
+        array.unlink()
         for rules, name in (("ALL", "default check (every stage)"), ("F,S,P,T,K", "validation + tokens (F,S,P,T,K)")):
             result = staged(path, rules)
             total, peak, grown = result["total"], result["peak_kb"] * 1024, (result["peak_kb"] - result["base_kb"]) * 1024
