@@ -123,6 +123,8 @@ def test_an_oversized_record_whose_error_is_ignored_is_copied_whole(tmp_path):
 def test_lines_longer_than_a_read_chunk(tmp_path):
     """A record spanning several read chunks (joined once when its line ends) arrives whole, in the clean
     output byte for byte; one over the limit is a finding however many chunks it spans; no final newline."""
+    import gzip
+
     from ftdata.stages.arrays import CHUNK
 
     long_record = GOOD.replace(b"Hello", b"word " * (3 * CHUNK // 5))  # three chunks
@@ -131,6 +133,12 @@ def test_lines_longer_than_a_read_chunk(tmp_path):
     report = ftdata.check([tmp_path / "long.jsonl"], Config(select=["F", "S", "P"]), clean=tmp_path / "clean.jsonl")
     assert report.records == 4 and list(report.findings) == []
     assert (tmp_path / "clean.jsonl").read_bytes() == b"\n".join([GOOD, long_record, GOOD, long_record]) + b"\n"
+    # a plain file's long line is read again in one piece from its offset (a BOM before it); a .gz joins its pieces
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + data)
+    (tmp_path / "long.jsonl.gz").write_bytes(gzip.compress(data))
+    for name in ("bom.jsonl", "long.jsonl.gz"):
+        ftdata.check([tmp_path / name], Config(select=["F001"]), clean=tmp_path / f"{name}.clean.jsonl")
+        assert (tmp_path / f"{name}.clean.jsonl").read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
 
     config = Config(select=["F", "S", "P"], stage_options={"read": {"max-record-bytes": 2 * CHUNK}})
     report = ftdata.check([tmp_path / "long.jsonl"], config)

@@ -8,6 +8,7 @@ parse stage judges it), so clean + rejected always adds up.
 """
 
 import gzip
+import io
 import json
 import os
 import sys
@@ -129,9 +130,12 @@ class ReadStage(Stage):
         """The lines after line `line_no`, which ends at byte `offset` of the input."""
         limit = self.options.max_record_bytes
         # the start of the last line, in pieces joined once when it ends: joining them chunk by chunk would
-        # copy a long record again for each chunk of it (a 20 MB record: twenty copies)
+        # copy a long record again for each chunk of it (a 20 MB record: twenty copies). From a plain file, a
+        # line longer than a chunk is not kept at all: read again in one piece when it ends (one copy, not two)
         pending: list[bytes] = []
         pending_size = 0
+        file = _seekable(stream, path)
+        dropped = False  # the pending line's pieces were let go, to be read again
         skipped = 0  # bytes of an oversized line being drained, or 0
         while data:
             self.bytes_read += len(data)
@@ -146,14 +150,19 @@ class ReadStage(Stage):
                 offset += skipped + newline + 1
                 skipped, data = 0, data[newline + 1:]
             if b"\n" not in data:
-                pending.append(data)
                 pending_size += len(data)
+                if not dropped:
+                    pending.append(data)
                 if pending_size > limit:
-                    skipped, pending, pending_size = pending_size, [], 0
+                    skipped, pending, pending_size, dropped = pending_size, [], 0, False
+                elif file is not None and pending_size > CHUNK:
+                    pending, dropped = [], True
                 data = stream.read(CHUNK)
                 continue
             lines = data.split(b"\n")
-            if pending:
+            if dropped:
+                lines[0], dropped = _read_again(file, offset, pending_size + len(lines[0])), False
+            elif pending:
                 lines[0] = b"".join([*pending, lines[0]])
             last = lines.pop()
             pending, pending_size = [last], len(last)
@@ -172,7 +181,7 @@ class ReadStage(Stage):
             if pending_size > limit:
                 skipped, pending, pending_size = pending_size, [], 0
             data = stream.read(CHUNK)
-        last = b"".join(pending).rstrip(b"\r")
+        last = (_read_again(file, offset, pending_size) if dropped else b"".join(pending)).rstrip(b"\r")
         if skipped:
             yield self._too_long(line_no + 1, offset, skipped)
         elif len(last) > limit:
@@ -295,3 +304,21 @@ class _Range:
 
     def close(self) -> None:
         self.file.close()
+
+
+def _seekable(stream: "BinaryIO | _Range", path: str) -> BinaryIO | None:
+    """The plain file under a stream, which can be read again at any offset (not a .gz, not stdin)."""
+    file = stream.file if isinstance(stream, _Range) else stream
+    return file if path != "-" and not path.endswith(".gz") and isinstance(file, io.BufferedReader) else None
+
+
+def _read_again(file: BinaryIO | None, start: int, size: int) -> bytes:
+    """Bytes start..start + size of the file, in one read, leaving its position as it was."""
+    assert file is not None
+    here = file.tell()
+    file.seek(start)
+    data = file.read(size)
+    file.seek(here)
+    if len(data) != size:
+        raise OSError(f"the file changed while it was read (bytes {start:,}-{start + size:,})")
+    return data
