@@ -47,17 +47,22 @@ spent, raised = Counter(), Counter()
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
-def measured(name, method):
+def measured(name, method, consume=True):
     def wrapper(self, *args):
         start, high = time.perf_counter(), peak()
-        result = list(method(self, *args))  # a generator does its work when consumed
+        result = method(self, *args)
+        if consume:  # a generator does its work when consumed
+            result = list(result)
         spent[name] += time.perf_counter() - start
         raised[name] += peak() - high
         return result
     return wrapper
 
 for cls in STAGES:
-    cls.check = measured(cls.name, cls.check)
+    if hasattr(cls, "check_all"):  # records go through the stages in batches: each stage's whole batch
+        cls.check_all = measured(cls.name, cls.check_all, consume=False)
+    else:
+        cls.check = measured(cls.name, cls.check)
     cls.finish = measured(cls.name + " (finish)", cls.finish)
 records = ReadStage.records
 
