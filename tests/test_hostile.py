@@ -383,10 +383,12 @@ def test_without_fcntl_outputs_are_locked_with_msvcrt(tmp_path):
         return subprocess.run([sys.executable, "-c", _NO_FCNTL, *args], cwd=tmp_path, capture_output=True,
                               timeout=TIMEOUT, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")}, **kwargs)
 
-    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "ftdata-run-killed").mkdir(parents=True)  # a killed run's: its lock file held by nobody
+    (tmp_path / "tmp" / "ftdata-run-killed" / ".lock").write_bytes(b"")
     (tmp_path / "train.jsonl").write_bytes(jsonl(chat(), b"not json"))
     result = ftdata_without_fcntl("check", "train.jsonl", "--clean", "c.jsonl", "--rejected", "r.jsonl", "-j", "1")
     assert result.returncode == 1 and b"Traceback" not in result.stderr, result.stderr
+    assert b"ftdata-run-killed, left by an interrupted run" in result.stderr
     assert (tmp_path / "c.jsonl").read_bytes() == jsonl(chat()) and len((tmp_path / "r.jsonl").read_bytes().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl", "r.jsonl", "tmp", "train.jsonl"]
     assert list((tmp_path / "tmp").iterdir()) == []
