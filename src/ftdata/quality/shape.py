@@ -58,7 +58,9 @@ def truncated(answer: str, prompt: str = "") -> str | None:
     last = words[-1]
     # A comma or a function word ends no sentence and no list item. In prose that ends its sentences with
     # punctuation, a line that stops on a lowercase word, or a last sentence of one or two words, is cut off
-    # (a list item only when the items above it all end in punctuation: lists often go without).
+    # (a list item only when the items above it all end in punctuation: lists often go without). A bare
+    # content word can also be how the answer ends things (_ends_its_own_way); a word that rarely ends a
+    # sentence ('is', 'they') cannot, and counts in a short line too.
     in_list = bool(_LIST_ITEM.match(last_line))
     ends_open = (last[-1] in ",;(-–—=&" or _last_word_is("never-last-word", last) and (not in_list or len(words) >= 4)
                  or len(last) == 1 and last.islower() and last not in "ai" and not _FIELD_LINE.search(last_line))
