@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import ftdata
 from ftdata.config import config_from_table
 from ftdata.errors import UsageError
-from ftdata.quality import lowq, shape
+from ftdata.quality import lowq, private, shape
 from ftdata.quality.consistency import FormatGroups
 from ftdata.quality.contradictions import AnswerGroups
 from ftdata.quality.profile import profile
@@ -88,14 +88,14 @@ def test_links_asked_for_or_given_are_fine():
 
 
 def test_secrets_need_random_looking_values():
-    assert lowq.secret("key = AKIAIOSFODNN7EXAMPLE") is not None
-    assert lowq.secret("key = sk-" + "x" * 40) is None  # a placeholder, not a key
+    assert private.secret("key = AKIAIOSFODNN7EXAMPLE") is not None
+    assert private.secret("key = sk-" + "x" * 40) is None  # a placeholder, not a key
 
 
 def test_personal_data_skips_example_contacts():
-    assert lowq.personal_data("mail maria.gonzalez@gmail.com") is not None
-    assert lowq.personal_data("mail jane@example.com or call 555-123-4567") is None
-    assert lowq.personal_data("call +44 20 7946 0321") is not None
+    assert private.personal_data("mail maria.gonzalez@gmail.com") is not None
+    assert private.personal_data("mail jane@example.com or call 555-123-4567") is None
+    assert private.personal_data("call +44 20 7946 0321") is not None
 
 
 def test_profile_dimensions():

@@ -239,3 +239,38 @@ def test_a_flood_of_blank_lines_is_reported_whole_from_findings_workers_keep_on_
         assert report.summary["by_code"] == {"F005": 23_000}
     assert [f.line for f in reports[1].findings] == [f.line for f in reports[0].findings] == [
         *range(2, 20_002), *range(20_003, 23_003)]
+
+
+def test_workers_start_after_a_run_that_searched_in_native_code(tmp_path):
+    """A process whose earlier run used polars (its thread pool running) starts workers that finish: forked
+    ones would wait forever on the pool's locks. In a child process, so that a hang is a timeout here."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"Describe the image below, {i}."},
+                                                      {"role": "assistant", "content": "As an AI language model, I cannot. " * 20}]}) + "\n"
+                             for i in range(3000)))
+    script = (
+        "import sys, ftdata\n"
+        "from ftdata.quality import native\n"
+        "if __name__ == '__main__':\n"
+        "    native.MIN_CHARS = 0\n"
+        "    one = ftdata.check([sys.argv[1]], ftdata.Config(jobs=1, select=['Q']))\n"
+        "    assert 'polars' in sys.modules\n"
+        "    two = ftdata.check([sys.argv[1]], ftdata.Config(jobs=2, select=['Q'], shard_bytes=1 << 20))\n"
+        "    assert two.stats['run']['workers'] == 2, two.stats['run']\n"
+        "    print(len(one.findings), len(two.findings))\n")
+    (tmp_path / "run.py").write_text(script)
+    run = subprocess.Popen([sys.executable, str(tmp_path / "run.py"), str(train)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = run.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)  # its workers too
+        raise
+    assert run.returncode == 0, stderr[-2000:]
+    one, two = stdout.split()
+    assert one == two and int(one) >= 3000

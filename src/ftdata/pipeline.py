@@ -36,6 +36,12 @@ _AUTO_WORKERS = 8
 START_METHOD = "fork" if sys.platform == "linux" else "spawn"
 
 
+def _start_method() -> str:
+    """A process that has loaded polars (an earlier run's batch searches, or the caller's own use) may have
+    its thread pool running: a forked worker would wait forever on the pool's locks, so it starts fresh."""
+    return "spawn" if "polars" in sys.modules else START_METHOD
+
+
 def split_of(path: str) -> str:
     """The role of an input from its file name: test, val (val, valid, validation, dev, eval) or train."""
     name = Path(path).name.lower()
@@ -176,7 +182,7 @@ def _in_workers(ctx, shards, stages, spool_folder, workers, progress, findings, 
     """Shards in worker processes; their states are merged here in input order as they arrive, and their
     findings come back in the results (not into `findings`, which is in this process)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # HF tokenizers warn when forked otherwise
-    pool = multiprocessing.get_context(START_METHOD).Pool(min(workers, len(shards)), initializer=start_worker,
+    pool = multiprocessing.get_context(_start_method()).Pool(min(workers, len(shards)), initializer=start_worker,
                                                     initargs=(ctx, spool_folder, temp))
     # imap alone hands out every shard at once, and finished results (findings and all) would pile up
     # while this process merges them: a window of shards in flight keeps memory flat

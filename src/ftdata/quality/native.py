@@ -16,6 +16,11 @@ from functools import cache
 
 Search = Callable[[re.Pattern, str], "re.Match | None"]  # answers as pattern.search(text)
 
+
+def find(pattern: re.Pattern, text: str, search: Search | None) -> re.Match | None:
+    """`pattern.search(text)`, through `search` when the batch path gives one."""
+    return pattern.search(text) if search is None else search(pattern, text)
+
 # Below this many characters a batch is searched by Python: importing polars costs more than it saves.
 MIN_CHARS = 1 << 18
 _FLAGS = {re.I: "i", re.M: "m", re.S: "s"}

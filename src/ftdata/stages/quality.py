@@ -7,7 +7,7 @@ characters, secrets, personal data, template variables) apply to them.
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..quality import leftovers, lowq, phrases, shape
+from ..quality import leftovers, lowq, phrases, private, shape
 from ..quality.native import BatchSearch, Search
 from ..quality.text import image_refs
 from ..records import Example, Message
@@ -57,7 +57,7 @@ class QualityStage(Stage):
         found = BatchSearch([
             ((*lowq.ANSWER_PATTERNS, *map(phrases.pattern, lowq.ANSWER_LISTS)), answers),
             ((*lowq.USER_PATTERNS, *map(phrases.pattern, lowq.USER_LISTS)), users),
-            (lowq.MESSAGE_PATTERNS, [m.content for m in messages]),
+            ((*lowq.MESSAGE_PATTERNS, *private.MESSAGE_PATTERNS), [m.content for m in messages]),
         ])
         search = found.search if found.native else None
         for example in examples:
@@ -95,8 +95,8 @@ class QualityStage(Stage):
                 report("Q002", lowq.placeholder_input(message.content), field)
                 report("Q009", lowq.unseen_reference(message.content, has_images, search), field)
             report("Q006", lowq.bad_characters(message.content, search), field)
-            report("Q010", lowq.secret(message.content, search), field)
-            report("Q011", lowq.personal_data(message.content, search), field)
+            report("Q010", private.secret(message.content, search), field)
+            report("Q011", private.personal_data(message.content, search), field)
             if "{" in message.content and "Q014" not in found:
                 report("Q014", leftovers.template_variable(message.content, self._user_text(messages)), field)
         return found.values()
