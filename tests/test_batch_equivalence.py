@@ -147,3 +147,12 @@ def test_every_phrase_list_but_lookarounds_is_searched_natively():
     """The shipped lists translate (a phrase that stops one would quietly send every text to Python)."""
     untranslated = [name for name in phrases.names() if native.rust_pattern(phrases.pattern(name).pattern, re.I) is None]
     assert untranslated == ["link-requested"]
+
+
+def test_batch_size_setting():
+    from ftdata.config import config_from_table
+    from ftdata.errors import UsageError
+
+    assert config_from_table({"batch-size": 7}).batch_size == 7
+    with pytest.raises(UsageError, match="batch-size must be a whole number of at least 1"):
+        config_from_table({"batch-size": 0})
