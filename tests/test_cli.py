@@ -261,3 +261,13 @@ def test_config_is_found_from_the_first_inputs_folder_upwards_then_the_working_d
     assert run("check", str(loose), "--select", "F").exit_code == 1
     explicit = json.loads(run("check", str(data), "--show-settings", "--config", str(elsewhere / "ftdata.toml")).output)
     assert explicit["config_file"] == str(elsewhere / "ftdata.toml")
+
+
+def test_a_command_run_in_process_leaves_sigterm_as_it_found_it():
+    """The CLI turns SIGTERM into a clean stop for its own run only: afterwards a test runner or notebook
+    that called it is terminated as usual (it raised ftdata's Terminated in pytest itself)."""
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    run("check", str(CLEAN_SAMPLE), "--target", "openai")
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -31,7 +31,7 @@ def _terminate(signum: int, frame) -> None:
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context):
-        signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, _terminate)
         try:
             return super().invoke(ctx)
         except FtdataError as e:
@@ -40,6 +40,8 @@ class _Group(click.Group):
         except KeyboardInterrupt as e:
             click.echo("ftdata: terminated" if isinstance(e, Terminated) else "ftdata: interrupted", err=True)
             sys.exit(128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT))
+        finally:  # a command run in a process that goes on (a test, a notebook) leaves SIGTERM as it found it
+            signal.signal(signal.SIGTERM, previous)
 
 
 # every command that writes files takes it: outputs never replace an existing file without it
