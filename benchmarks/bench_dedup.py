@@ -21,6 +21,8 @@ from planted import pair_scores, planted_chats, planted_corpus  # noqa: E402
 
 from ftdata.dedup import DEFAULT_THRESHOLD, normalise  # noqa: E402
 from ftdata.dedup.dataset import DuplicateFinder  # noqa: E402
+from ftdata.records import Example, Message  # noqa: E402
+from ftdata.stages.duplicates import compared  # noqa: E402
 
 # ../shared/data from the repository root, or the folder given as the first argument
 DATA = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[1].parent / "shared" / "data"
@@ -56,14 +58,25 @@ def bulk_rate(texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - start)
 
 
-def ftdata_run(texts: list[str], answers: list[str] | None = None, **options):
-    """The stage's work: normalise, remember, cluster; returns (records/s, resolution, finder)."""
+def ftdata_run(texts: list[str], **options):
+    """Whole texts only: normalise, remember, cluster; returns (records/s, resolution, finder)."""
     start = time.perf_counter()
     finder = DuplicateFinder(**options)
-    for n, text in enumerate(texts):
-        finder.add(normalise(text), "", "train", answer=normalise(answers[n]) if answers else "")
+    for text in texts:
+        finder.add(normalise(text), "", "train")
     resolution = finder.resolve()
     return len(texts) / (time.perf_counter() - start), resolution, finder
+
+
+def stage_run(examples: list[Example], **options):
+    """As the duplicates stage compares records: text, prompt, answer, turns and names (see `compared`)."""
+    start = time.perf_counter()
+    finder = DuplicateFinder(**options)
+    for example in examples:
+        c = compared(example)
+        finder.add(c.text, c.prompt, "train", 0.0, c.group, c.turns, c.names)
+    resolution = finder.resolve()
+    return len(examples) / (time.perf_counter() - start), resolution, finder
 
 
 def peak_bytes_per_record(texts: list[str]) -> tuple[float, float]:
@@ -114,14 +127,18 @@ TEMPLATE = "Read the customer's message and answer it following the policy. Mess
 def report_templated() -> None:
     """Planted question/answer pairs as chat records, as the duplicates stage compares them."""
     chats, groups = planted_chats(20000, seed=3)
+    examples = [Example(n, "planted", n + 1, b"", messages=[
+        Message("system", SYSTEM, "messages[0]", "messages[0].content"),
+        Message("user", f"{TEMPLATE} {q}", "messages[1]", "messages[1].content"),
+        Message("assistant", a, "messages[2]", "messages[2].content")]) for n, (q, a) in enumerate(chats)]
     records = [f"system: {SYSTEM}\nuser: {TEMPLATE} {q}\nassistant: {a}" for q, a in chats]
-    answers = [f"assistant: {a}" for _, a in chats]
     print("planted chats (20000: question 1-2 sentences, answer 1-6; 10% originals with 1-2 copies, each editing "
           "question and/or answer) under a shared ~60-word system prompt and question template:")
-    for label, options in (("boilerplate auto, answers compared", {"answers": answers}),
-                           ("boilerplate off,  answers compared", {"answers": answers, "boilerplate": "off"}),
-                           ("boilerplate auto, answers not compared", {})):
-        rate, res, finder = ftdata_run(records, **options)
+    for label, run, options in (
+            ("boilerplate auto, compared as the stage does", stage_run, {}),
+            ("boilerplate off,  compared as the stage does", stage_run, {"boilerplate": "off"}),
+            ("boilerplate auto, whole texts only (no answer, turns, names)", ftdata_run, {})):
+        rate, res, finder = run(examples if run is stage_run else records, **options)
         r, p = pair_scores(clusters_of(res), groups)
         print(f"  {label}: recall {r:.3f}, precision {p:.3f}, {len(finder.index.boilerplate)} shingles left out, "
               f"records that go {len(res.removals)}  {rate:6.0f}/s")

@@ -5,25 +5,27 @@ per band partition, `verify` per pair partition and `connected` once over the (s
 pairs, without changing them.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from .shingles import ShingleSets
+from .shingles import Sets
 
 
-def candidate_pairs(keys: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
-    """(pairs, 2) int64 ids, low id first, distinct: records sharing a key in some band.
+def candidate_pairs(bands: Iterable[np.ndarray], ids: np.ndarray | None = None) -> np.ndarray:
+    """(pairs, 2) int64 ids, low id first, distinct: records sharing a key in some band (`bands`: each band's
+    keys, one per record; taken one at a time, so that only one band's column need be in memory).
 
     Within a bucket every member is paired with the bucket's first (lowest) id only, so a bucket of
     k records costs k - 1 checks, not k**2 / 2; other bands and union-find supply the rest.
     """
-    if ids is None:
-        ids = np.arange(len(keys), dtype=np.int64)
     found = []
-    for band in range(keys.shape[1]):
-        order = np.argsort(keys[:, band], kind="stable")
-        ordered = keys[order, band]
+    for keys in bands:
+        if ids is None:
+            ids = np.arange(len(keys), dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
         opens = np.ones(len(ordered), dtype=bool)
         opens[1:] = ordered[1:] != ordered[:-1]
         first = np.flatnonzero(opens)[np.cumsum(opens) - 1]
@@ -43,14 +45,14 @@ def candidate_pairs(keys: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
     return np.stack(((keys >> np.uint64(32)).astype(np.int64), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)), axis=1)
 
 
-def _jaccard(sets: ShingleSets, i: int, j: int) -> float:
+def _jaccard(sets: Sets, i: int, j: int) -> float:
     a, b = sets.of(i), sets.of(j)
     shared = len(np.intersect1d(a, b, assume_unique=True))
     union = len(a) + len(b) - shared
     return shared / union if union else 1.0
 
 
-def true_jaccard(sets: ShingleSets, pairs: np.ndarray) -> np.ndarray:
+def true_jaccard(sets: Sets, pairs: np.ndarray) -> np.ndarray:
     """Jaccard similarity of the shingle sets of each pair (ids index into sets)."""
     out = np.empty(len(pairs), dtype=np.float64)
     for k, (i, j) in enumerate(pairs):
@@ -62,28 +64,31 @@ def true_jaccard(sets: ShingleSets, pairs: np.ndarray) -> np.ndarray:
 class SameExample:
     """What a pair of similar texts must also share to be one example twice, not two examples alike.
 
-    Any part left None is not compared. `answers`: the final answers, whose Jaccard must reach
-    `answer_threshold` (another answer to one passage or opening is another example). `turns`: every turn
-    each record teaches (record r's are turns[turn_offsets[r]:turn_offsets[r + 1]]): each turn of the
-    record with fewer must resemble some turn of the other (Jaccard >= `turn_threshold`), so that removing
-    it loses no exchange. `named`/`known`: names and numbers of the questions and answers, and the tokens
+    Any part left None is not compared. `turns`: every turn each record teaches (record r's are
+    turns[turn_offsets[r]:turn_offsets[r + 1]]). Their last turns, the answers, must reach `answer_threshold`
+    (another answer to one passage or opening is another example); each turn of the record with fewer must
+    resemble some turn of the other (Jaccard >= `turn_threshold`), so that removing it loses no exchange. `named`/`known`: names and numbers of the questions and answers, and the tokens
     that could match them: when each record names something the other lacks, they are about other things.
     """
 
-    answers: ShingleSets | None = None
-    answer_threshold: float = 0.0
-    turns: ShingleSets | None = None
+    turns: Sets | None = None
     turn_offsets: np.ndarray | None = None
+    answer_threshold: float = 0.0
     turn_threshold: float = 0.0
-    named: ShingleSets | None = None
-    known: ShingleSets | None = None
+    named: Sets | None = None
+    known: Sets | None = None
 
     def __call__(self, i: int, j: int) -> bool:
         return self._answers_agree(i, j) and self._turns_held(i, j) and not self._other_names(i, j)
 
     def _answers_agree(self, i: int, j: int) -> bool:
-        a = self.answers
-        return a is None or not len(a.of(i)) or not len(a.of(j)) or _jaccard(a, i, j) >= self.answer_threshold
+        if self.turns is None:
+            return True
+        last_i, last_j = self.turn_offsets[i + 1] - 1, self.turn_offsets[j + 1] - 1
+        if last_i < self.turn_offsets[i] or last_j < self.turn_offsets[j]:
+            return True  # either teaches no turn
+        t = self.turns
+        return not len(t.of(last_i)) or not len(t.of(last_j)) or _jaccard(t, last_i, last_j) >= self.answer_threshold
 
     def _turns_held(self, i: int, j: int) -> bool:
         if self.turns is None:
@@ -111,12 +116,11 @@ def same_example(check: SameExample, pairs: np.ndarray) -> np.ndarray:
     return np.fromiter((check(i, j) for i, j in _rows(pairs)), dtype=bool, count=len(pairs))
 
 
-def shared_bands(keys: np.ndarray, pairs: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
-    """For each pair (ids index into keys), in how many bands its two records have the same key."""
-    out = np.empty(len(pairs), dtype=np.int64)
-    for start in range(0, len(pairs), chunk):  # in chunks: two rows of band keys per pair add up
-        part = pairs[start:start + chunk]
-        out[start:start + chunk] = (keys[part[:, 0]] == keys[part[:, 1]]).sum(axis=1)
+def shared_bands(bands: Iterable[np.ndarray], pairs: np.ndarray) -> np.ndarray:
+    """For each pair (ids index into each band's keys), in how many bands its two records have the same key."""
+    out = np.zeros(len(pairs), dtype=np.int64)
+    for keys in bands:
+        out += keys[pairs[:, 0]] == keys[pairs[:, 1]]
     return out
 
 
@@ -126,7 +130,7 @@ def _rows(pairs: np.ndarray, chunk: int = 4096):
         yield from pairs[start:start + chunk].tolist()
 
 
-def verify_within(sets: ShingleSets, pairs: np.ndarray, threshold: float, budget: int,
+def verify_within(sets: Sets, pairs: np.ndarray, threshold: float, budget: int,
                   check: SameExample = SameExample()) -> tuple[np.ndarray, int]:
     """The pairs whose true Jaccard reaches threshold and that pass `check`, verifying at most `budget` of
     them, in the given order.

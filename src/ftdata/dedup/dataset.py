@@ -61,17 +61,17 @@ class DuplicateFinder:
         return len(self.hashes)
 
     def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0, group: int = 0,
-            answer: str = "", turns: Sequence[str] = (), names: tuple[list[int], list[int]] = ([], [])) -> int:
+            turns: Sequence[str] = (), names: tuple[list[int], list[int]] = ([], [])) -> int:
         """Remember one record (texts already normalised); its position is returned. Only records of one
         `group` (e.g. with the same images) can be near-duplicates, and only if they are one example (their
-        answers, turns and names: see cluster.SameExample)."""
+        turns and names: see cluster.SameExample)."""
         self.hashes.append(hash64(text))
         self.prompts.append(hash64(prompt) if prompt and prompt != text else 0)
         self.splits.append(SPLITS.index(split) if split in SPLITS else 0)
         self.scores.append(score)
         self.turns.append(min(len(turns), 0xFFFF))
         if self.index is not None:
-            self._pending.append(sample(text), group, answer, turns, names)  # all that shingling reads
+            self._pending.append(sample(text), group, turns, names)  # all that shingling reads
             if len(self._pending) >= self.batch:
                 self._flush()
         return len(self.hashes) - 1
@@ -112,7 +112,7 @@ class DuplicateFinder:
 
     def resolve(self) -> Resolution:
         hashes = np.frombuffer(self.hashes, dtype=np.uint64) if len(self) else np.zeros(0, np.uint64)
-        pairs = [candidate_pairs(hashes[:, None])]  # exact: same normalised text
+        pairs = [candidate_pairs([hashes])]  # exact: same normalised text
         if self.index is not None:
             self._flush()
             pairs.append(self.index.pairs())
@@ -155,7 +155,7 @@ class DuplicateFinder:
         keep = prompts != 0
         keep[list(removed)] = False
         ids = np.flatnonzero(keep)
-        pairs = candidate_pairs(prompts[ids][:, None], ids)  # (first with that prompt, later one)
+        pairs = candidate_pairs([prompts[ids]], ids)  # (first with that prompt, later one)
         pairs = pairs[hashes[pairs[:, 0]] != hashes[pairs[:, 1]]]
         return [(int(later), int(first)) for first, later in pairs]
 
@@ -166,16 +166,14 @@ class _Pending:
 
     texts: list = field(default_factory=list)
     groups: list = field(default_factory=list)
-    answers: list = field(default_factory=list)
     turns: list = field(default_factory=list)
     names: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def append(self, text, group, answer, turns, names) -> None:
-        for part, value in zip((self.texts, self.groups, self.answers, self.turns, self.names),
-                               (text, group, answer, turns, names)):
+    def append(self, text, group, turns, names) -> None:
+        for part, value in zip((self.texts, self.groups, self.turns, self.names), (text, group, turns, names)):
             part.append(value)
 
     def extend(self, other: "_Pending") -> None:

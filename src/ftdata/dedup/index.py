@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import cluster, minhash
-from .shingles import CHAR, WORD, Shingling, ShingleSets, shingle_batch
+from .shingles import CHAR, WORD, BatchedSets, Shingling, ShingleSets, shingle_batch
 
 VERIFY = ("jaccard", "signature", "none")
 LSH_MARGIN = 0.1
@@ -107,8 +107,7 @@ class NearDuplicateIndex:
         self._has_shingles: list[np.ndarray] = []
         self._groups: list[np.ndarray] = []
         self._sets: list[ShingleSets] = []
-        self._answers: list[ShingleSets] = []  # of each text's answer, when add() is given them (true Jaccard only)
-        self._turns: list[ShingleSets] = []  # of every turn of each text, when add() is given them (likewise)
+        self._turns: list[ShingleSets] = []  # of every turn of each text, when add() is given them (true Jaccard only)
         self._turn_counts: list[np.ndarray] = []
         self._named: list[ShingleSets] = []  # names and numbers of each text, and what could match them (likewise)
         self._known: list[ShingleSets] = []
@@ -123,12 +122,12 @@ class NearDuplicateIndex:
         """Whether shingling and boilerplate are fixed ("auto" decides both from the first batch)."""
         return self.shingling != "auto" and self.boilerplate is not None
 
-    def add(self, texts: Sequence[str], groups: Sequence[int] | None = None, answers: Sequence[str] | None = None,
+    def add(self, texts: Sequence[str], groups: Sequence[int] | None = None,
             turns: Sequence[Sequence[str]] | None = None, names: Sequence[tuple[list[int], list[int]]] | None = None) -> None:
         """Index a batch; its texts get the next ids (0, 1, 2... over all batches). `groups`: a uint64 per
         text, only texts of the same group can be near-duplicates (default: all in group 0). True-Jaccard
-        verification only, see cluster.SameExample: `answers`, the part of each text that must be a
-        near-duplicate too ("" for none); `turns`, the turns each text teaches; `names`, (named, known) hashes."""
+        verification only, see cluster.SameExample: `turns`, the turns each text teaches (its last, the answer,
+        must be a near-duplicate too); `names`, (named, known) hashes."""
         if self.shingling == "auto":
             self.shingling = choose_shingling(texts)
         if self.boilerplate is None:
@@ -140,11 +139,9 @@ class NearDuplicateIndex:
         self._groups.append(np.zeros(len(texts), np.uint64) if groups is None else np.asarray(groups, dtype=np.uint64))
         if self.verify == "jaccard":
             self._sets.append(sets)
-            if answers is not None:
-                self._answers.append(shingle_batch(list(answers), ANSWER_SHINGLING))
             if turns is not None:
                 self._turns.append(shingle_batch([t for each in turns for t in each], ANSWER_SHINGLING))
-                self._turn_counts.append(np.fromiter(map(len, turns), dtype=np.int64, count=len(turns)))
+                self._turn_counts.append(np.fromiter(map(len, turns), dtype=np.int32, count=len(turns)))
             if names is not None:
                 self._named.append(ShingleSets.of_lists([named for named, _ in names]))
                 self._known.append(ShingleSets.of_lists([known for _, known in names]))
@@ -169,9 +166,9 @@ class NearDuplicateIndex:
         elif other.size and other.shingling != self.shingling:
             self.foreign.add(other.shingling)
         self.foreign |= other.foreign - {self.shingling}
-        if bool(self._answers) != bool(other._answers) and self.size and other.size:
-            raise ValueError("cannot merge a near-duplicate index that compares answers with one that does not")
-        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups, other._answers,
+        if bool(self._turns) != bool(other._turns) and self.size and other.size:
+            raise ValueError("cannot merge a near-duplicate index that compares turns with one that does not")
+        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups,
                  other._turn_counts, other._named, other._known)
         turns = other._turns
         if keep is not None:
@@ -185,18 +182,17 @@ class NearDuplicateIndex:
         self._sets += parts[2]
         self._sigs += parts[3]
         self._groups += parts[4]
-        self._answers += parts[5]
-        self._turn_counts += parts[6]
-        self._named += parts[7]
-        self._known += parts[8]
+        self._turn_counts += parts[5]
+        self._named += parts[6]
+        self._known += parts[7]
         self._turns += turns
         self.size += sum(len(k) for k in parts[0])
 
     def nbytes(self) -> int:
         arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups, *self._turn_counts]
-        sets = (*self._sets, *self._answers, *self._turns, *self._named, *self._known)
-        arrays += [a for s in sets for a in (s.hashes, s.offsets)]
-        return sum(a.nbytes for a in arrays)
+        sets = (*self._sets, *self._turns, *self._named, *self._known)
+        # an offset per set, not the batch's closing one: the same bytes however the texts were batched
+        return sum(a.nbytes for a in arrays) + sum(s.hashes.nbytes + s.offsets.itemsize * len(s) for s in sets)
 
     def budget(self) -> int | None:
         """How many candidate pairs pairs() may verify by true Jaccard (None: all of them)."""
@@ -214,15 +210,14 @@ class NearDuplicateIndex:
         self.candidates = self.unverified = 0
         if not self._keys:
             return np.zeros((0, 2), dtype=np.int64)
-        keys = np.concatenate(self._keys)
         ids = np.flatnonzero(np.concatenate(self._has_shingles))  # empty texts are nobody's duplicate
-        pairs = cluster.candidate_pairs(keys[ids], ids)
+        pairs = cluster.candidate_pairs((band[ids] for band in self._bands()), ids)
         groups = np.concatenate(self._groups)
         pairs = pairs[groups[pairs[:, 0]] == groups[pairs[:, 1]]]  # e.g. the same question about other images
         self.candidates = len(pairs)
         budget = self.budget()
         if self.verify == "jaccard" and budget is not None and len(pairs) > budget:
-            order = np.argsort(-cluster.shared_bands(keys, pairs), kind="stable")  # ties: in id order
+            order = np.argsort(-cluster.shared_bands(self._bands(), pairs), kind="stable")  # ties: in id order
             pairs, self.unverified = cluster.verify_within(self._all_sets(), pairs[order], self.threshold, budget,
                                                            self._same_example())
         elif self.verify == "jaccard":
@@ -237,29 +232,22 @@ class NearDuplicateIndex:
         """Groups of 2+ ids whose texts are near-duplicates (connected components of verified pairs)."""
         return cluster.connected(self.pairs())
 
-    def _all_sets(self) -> ShingleSets:
-        self._sets = _joined(self._sets)
-        return self._sets[0]
+    def _bands(self):
+        """Each band's keys over all texts, one band at a time: a copy of one column, not of every band."""
+        for band in range(self.bands):
+            yield np.concatenate([keys[:, band] for keys in self._keys])
+
+    def _all_sets(self) -> BatchedSets:
+        return BatchedSets(self._sets)
 
     def _same_example(self) -> cluster.SameExample:
         """What verified pairs must share besides their texts' similarity, from whatever add() was given."""
-        self._answers, self._turns, self._named, self._known = map(
-            _joined, (self._answers, self._turns, self._named, self._known))
-        check = cluster.SameExample(answers=self._answers[0] if self._answers else None, answer_threshold=ANSWER_THRESHOLD)
+        check = cluster.SameExample()
         if self._turns:
             offsets = np.zeros(self.size + 1, dtype=np.int64)
             np.cumsum(np.concatenate(self._turn_counts), out=offsets[1:])
-            check.turns, check.turn_offsets, check.turn_threshold = self._turns[0], offsets, TURN_THRESHOLD
+            check.turns, check.turn_offsets = BatchedSets(self._turns), offsets
+            check.answer_threshold, check.turn_threshold = ANSWER_THRESHOLD, TURN_THRESHOLD
         if self._named:
-            check.named, check.known = self._named[0], self._known[0]
+            check.named, check.known = BatchedSets(self._named), BatchedSets(self._known)
         return check
-
-
-def _joined(batches: list[ShingleSets]) -> list[ShingleSets]:
-    """The batches' sets as one (a list of it), ids continuing from batch to batch."""
-    if len(batches) <= 1:
-        return batches
-    shift = np.cumsum([0] + [len(s.hashes) for s in batches[:-1]])
-    offsets = [s.offsets[:-1] + k for s, k in zip(batches, shift)]
-    offsets.append(np.array([sum(len(s.hashes) for s in batches)]))
-    return [ShingleSets(np.concatenate([s.hashes for s in batches]), np.concatenate(offsets))]

@@ -11,6 +11,7 @@ A text longer than NEAR_CHARS is shingled on its head and tail only (`sample`), 
 costs time and memory bounded by the cap, not by its size; exact duplicates still hash whole texts.
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +87,26 @@ class ShingleSets:
         np.cumsum(sizes, out=offsets[1:])
         starts = np.repeat(self.offsets[:-1][keep] - offsets[:-1], sizes)
         return ShingleSets(self.hashes[starts + np.arange(offsets[-1])], offsets)
+
+
+class BatchedSets:
+    """Batches of sets read as one, ids continuing from batch to batch, without copying them into one."""
+
+    def __init__(self, batches: list[ShingleSets]):
+        self.batches = batches
+        self.starts = [0]
+        for batch in batches:
+            self.starts.append(self.starts[-1] + len(batch))
+
+    def __len__(self) -> int:
+        return self.starts[-1]
+
+    def of(self, i: int) -> np.ndarray:
+        k = bisect_right(self.starts, i) - 1
+        return self.batches[k].of(i - self.starts[k])
+
+
+Sets = ShingleSets | BatchedSets  # what verification reads: set i is .of(i)
 
 
 def mix64(x: np.ndarray) -> np.ndarray:

@@ -132,10 +132,9 @@ def prompt_text(example: Example, images: list[str] | None = None) -> str:
 
 
 def _turn_text(m: Message) -> str:
-    """One turn as the model learns to say it: its text, then its tool calls (no role label, which every turn shares)."""
-    calls = [f"{c.name}({c.arguments if isinstance(c.arguments, str) else orjson.dumps(c.arguments).decode()})"
-             for c in m.tool_calls]
-    return "\n".join([m.content, *calls]) if calls else m.content
+    """One turn as the record's text shows it (`role: content`, then its tool calls): the last turn, the answer,
+    is compared as it was tuned (ANSWER_THRESHOLD), with its role."""
+    return "\n".join(_turns([m]))
 
 
 def assistant_turns(example: Example) -> list[str]:
@@ -156,25 +155,38 @@ def _name_hash(token: str) -> int:
 
 def _names(text: str, named: set[int], known: set[int]) -> None:
     run: list[str] = []  # initials of the current run of capitalised words (United States of America: USA)
-    end = 0
+    end = 0  # of the last token looked at: plain lowercase words (most of a text) are passed over unread
     for m in _TOKEN.finditer(text, 0, NAMES_CHARS):
-        token, gap = m.group(), text[end:m.start()]
+        token = m.group()
+        if token.islower() and token.isalpha():
+            continue
+        if run and not all(w in _CONNECTORS for w in _TOKEN.findall(text, end, m.start())):
+            _acronyms(run, known)  # a word other than "of", "the"... ends the run
+            run = []
         end = m.end()
         capital = token[0].isupper()
-        if capital or any(c.isupper() or c.isdigit() for c in token):
+        shaped = token[0].isdigit() or _upper_or_digit(token[1:])  # GPT, InfoX, 2024, B2B
+        if capital or shaped:
             known.add(_name_hash(token))
-            # mid-sentence (after a word or a comma), or shaped like a name wherever it stands (GPT, InfoX, 2024)
-            mid_sentence = m.start() > 0 and not gap.strip(" ,") and gap != ""
-            if (len(token) > 1 or token.isdigit()) and (mid_sentence or token[0].isdigit() or any(
-                    c.isupper() or c.isdigit() for c in token[1:])):
+            # a name: shaped like one wherever it stands, or capitalised mid-sentence (after a word or a comma)
+            before = text[max(0, m.start() - 16):m.start()]
+            mid_sentence = before[-1:] in (" ", ",") and before.rstrip(" ,")[-1:].isalnum()
+            if (len(token) > 1 or token.isdigit()) and (shaped or mid_sentence):
                 named.add(_name_hash(token))
         if capital and token.isalpha():
             run.append(token[0])
-        elif token not in _CONNECTORS or not run:
-            for k in range(2, len(run) + 1):  # an acronym names what its words name: US, USA
-                known.add(_name_hash("".join(run[:k])))
+        else:
+            _acronyms(run, known)
             run = []
-    for k in range(2, len(run) + 1):
+    _acronyms(run, known)
+
+
+def _upper_or_digit(token: str) -> bool:
+    return bool(token) and not (token.isalpha() and token == token.lower())
+
+
+def _acronyms(run: list[str], known: set[int]) -> None:
+    for k in range(2, len(run) + 1):  # an acronym names what its words name: US, USA
         known.add(_name_hash("".join(run[:k])))
 
 

@@ -44,20 +44,18 @@ class Options:
 class Compared(NamedTuple):
     """What a record is compared on (see ftdata.dedup.text)."""
 
-    text: str  # normalised, as are prompt and answer
+    text: str  # normalised, as is prompt
     prompt: str
-    answer: str
-    group: int  # only records of one group can be near-duplicates
+    group: int  # only records of one group can be near-duplicates (see near_group)
     turns: list[str]  # each turn it teaches
     names: tuple[list[int], list[int]]  # hashes of the names and numbers it holds, and of what could match them
 
 
 def compared(example: Example, casefold: bool = False) -> Compared:
     images = image_ids(example)
-    answer = normalise(sample(answer_text(example)), casefold=casefold)  # compared on what shingling reads
     return Compared(normalise(record_text(example, images), casefold=casefold),
-                    normalise(prompt_text(example, images), casefold=casefold), answer, near_group(images, answer),
-                    assistant_turns(example), names(example))
+                    normalise(prompt_text(example, images), casefold=casefold),
+                    near_group(images, sample(answer_text(example))), assistant_turns(example), names(example))
 
 
 class DuplicatesStage(Stage):
@@ -106,7 +104,7 @@ class DuplicatesStage(Stage):
         if example.messages is None:  # unparsed: other stages report it
             return ()
         c = compared(example, self.options.casefold)
-        self.finder.add(c.text, c.prompt, example.split, self._score(example, c.text), c.group, c.answer, c.turns, c.names)
+        self.finder.add(c.text, c.prompt, example.split, self._score(example, c.text), c.group, c.turns, c.names)
         self.file_of.append(self._file_id(example.file))
         self.lines.append(example.line)
         self.indices.append(example.index)
