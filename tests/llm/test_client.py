@@ -32,6 +32,27 @@ def client(proxy, model, tmp_path, **options) -> LLMClient:
     return LLMClient(model, base_url=proxy.url, **options)
 
 
+def test_runs_opening_a_new_cache_file_at_once_all_open_it(tmp_path):
+    # Turning a new file to WAL answers "database is locked" at once to the loser of the race (CI saw it).
+    for round_ in range(40):
+        path, errors = tmp_path / f"new{round_}.sqlite", []
+        start = threading.Barrier(4)
+
+        def open_it():
+            start.wait()
+            try:
+                CallCache(path).close()
+            except Exception as e:  # noqa: BLE001 - the assertion below names it
+                errors.append(e)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+
+
 def test_the_cache_key_covers_what_decides_the_reply_and_not_the_key():
     base = call_key("http://h/v1", "m", [{"role": "user", "content": "a"}], {"temperature": 0}, "r@1")
     assert base == call_key("http://h/v1/", "m", [{"role": "user", "content": "a"}], {"temperature": 0}, "r@1")

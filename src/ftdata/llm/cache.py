@@ -20,6 +20,7 @@ import orjson
 from ..errors import InputError
 
 SCHEMA_VERSION = 1
+_BUSY_SECONDS = 30  # how long a run waits for another run that holds the file
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY,
@@ -59,13 +60,26 @@ class CallCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit (isolation_level=None): every put is its own transaction, durable on return
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed row survives a killed process
-            self._db.executescript(_SCHEMA)
+            self._db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+            self._set_up()
         except sqlite3.Error as e:
             raise InputError(f"{self.path}: cannot open the call cache: {e}") from None
         self._lock = threading.Lock()
+
+    def _set_up(self) -> None:
+        # Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked" at once
+        # (without waiting out the busy timeout) when another run is doing the same: retry until the deadline.
+        deadline = time.monotonic() + _BUSY_SECONDS
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a committed row survives a killed process
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def get(self, key: str) -> CachedCall | None:
         with self._lock:
