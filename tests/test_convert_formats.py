@@ -87,16 +87,35 @@ def _contents(message: dict) -> list:
     return [content] if content else []
 
 
-def test_trl_pair_with_the_prompt_inside_each_answer_keeps_it_out_of_preferred_output(tmp_path):
+@pytest.mark.parametrize("prompt", ["", [{"role": "user", "content": "Capital of Peru?"}], "Capital of Peru?"])
+def test_trl_pair_with_the_prompt_inside_each_answer_keeps_it_out_of_preferred_output(tmp_path, prompt):
+    """The answers repeat the conversation: an empty prompt is no turn of its own, and one the answers open with
+    is not asked twice (the input held an empty user turn, or the question twice)."""
     source = tmp_path / "pairs.jsonl"
     source.write_text(json.dumps({
-        "prompt": "", "chosen": [{"role": "user", "content": "Capital of Peru?"}, {"role": "assistant", "content": "Lima."}],
+        "prompt": prompt, "chosen": [{"role": "user", "content": "Capital of Peru?"}, {"role": "assistant", "content": "Lima."}],
         "rejected": [{"role": "user", "content": "Capital of Peru?"}, {"role": "assistant", "content": "Quito."}]}) + "\n")
     out = tmp_path / "out.jsonl"
     convert(source, out, "openai-preference")
     (record,) = _records(out)
     assert [m["role"] for m in record["preferred_output"]] == ["assistant"] == [m["role"] for m in record["non_preferred_output"]]
-    assert record["input"]["messages"][-1] == {"role": "user", "content": "Capital of Peru?"}
+    assert record["input"]["messages"] == [{"role": "user", "content": "Capital of Peru?"}]
+    assert _errors(out, "openai-preference") == []
+
+
+def test_trl_pair_whose_answers_go_on_from_its_prompt_keeps_both(tmp_path):
+    source = tmp_path / "pairs.jsonl"
+    source.write_text(json.dumps({
+        "prompt": [{"role": "user", "content": "Hi."}],
+        "chosen": [{"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Capital of Peru?"},
+                   {"role": "assistant", "content": "Lima."}],
+        "rejected": [{"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Capital of Peru?"},
+                     {"role": "assistant", "content": "Quito."}]}) + "\n")
+    out = tmp_path / "out.jsonl"
+    convert(source, out, "openai-preference")
+    (record,) = _records(out)
+    assert [m["content"] for m in record["input"]["messages"]] == ["Hi.", "Hello.", "Capital of Peru?"]
+    assert record["preferred_output"] == [{"role": "assistant", "content": "Lima."}]
 
 
 def test_string_pair_to_openai_preference(tmp_path):

@@ -27,12 +27,28 @@ def split_pair(prompt: list[Message], chosen: list[Message],
     """(prompt, chosen, rejected) with the turns both answers open with moved into the prompt.
 
     Many pairs hold the whole conversation in each answer (Anthropic HH, TRL's implicit prompt):
-    left there, the user's turn would become part of what the model is trained to prefer."""
+    left there, the user's turn would become part of what the model is trained to prefer. When they do, a
+    `prompt` that is empty ("") or that the answers open with is not a turn of its own: kept, the prompt
+    would be an empty user turn, or its question asked twice."""
     shared = 0
     while (shared < min(len(chosen), len(rejected)) - 1 and chosen[shared].role == rejected[shared].role
            and chosen[shared].content == rejected[shared].content):
         shared += 1
-    return prompt + chosen[:shared], chosen[shared:], rejected[shared:]
+    if not shared:
+        return prompt, chosen, rejected
+    lead = chosen[:shared]
+    if all(_blank(m) for m in prompt) or _same_turns(prompt, lead[:len(prompt)]):
+        prompt = []
+    return prompt + lead, chosen[shared:], rejected[shared:]
+
+
+def _blank(m: Message) -> bool:
+    return not m.content and not m.images and not m.tool_calls
+
+
+def _same_turns(a: list[Message], b: list[Message]) -> bool:
+    return len(a) == len(b) and all(x.role == y.role and x.content == y.content and list(x.images) == list(y.images)
+                                    for x, y in zip(a, b))
 
 
 def _is_plain(prompt: list[Message], answers: list[list[Message]]) -> bool:
