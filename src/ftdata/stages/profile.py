@@ -96,7 +96,7 @@ class ProfileStage(Stage):
             yield from self._message_keys(example, everything)
         if parts and self.message_rules["part_types"]:
             yield from refused_parts(_raw_messages(example, everything), self.message_rules["part_types"], target)
-        if example.format == "sharegpt" and not preference:
+        if example.format == "sharegpt" and not preference and self.roles["sharegpt_turns"]:
             yield from self._sharegpt_turns(example.messages)
 
     def _order(self, messages: list[Message], preference: bool) -> Iterator[Problem]:
