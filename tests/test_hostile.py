@@ -76,6 +76,92 @@ def test_deep_nesting_is_a_finding_in_every_command(tmp_path, depth):
     run("cost", "train.jsonl", "--provider", "openai", cwd=tmp_path, expect=(0,))
 
 
+def tool_record(parameters: object, arguments: str = '{"a": "x"}', call_id: str = "call_1") -> dict:
+    call = {"id": call_id, "type": "function", "function": {"name": "f", "arguments": arguments}}
+    return {"tools": [{"type": "function", "function": {"name": "f", "parameters": parameters}}],
+            "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [call]},
+                         {"role": "tool", "tool_call_id": call_id, "content": "1"},
+                         {"role": "assistant", "content": "done"}]}
+
+
+def nested_arguments(levels: int) -> str:
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+def chain(refs: int, last: dict) -> dict:
+    """A schema whose root goes through `refs` references in a row to `last`."""
+    defs = {f"D{i}": {"$ref": f"#/$defs/D{i + 1}"} for i in range(refs - 1)}
+    return {"$defs": {**defs, f"D{refs - 1}": last}, "$ref": "#/$defs/D0"}
+
+
+def fan_out(levels: int, width: int) -> dict:
+    """Each level an anyOf of `width` references to the next: width**levels subschemas applied to one value."""
+    defs = {f"D{i}": {"anyOf": [{"$ref": f"#/$defs/D{i + 1}"}] * width} for i in range(levels)}
+    return {"$defs": {**defs, f"D{levels}": {"type": "string"}}, "$ref": "#/$defs/D0"}
+
+
+RECURSIVE = {"type": "object", "properties": {"a": {"$ref": "#"}}}  # a tree: each $ref descends a level
+# schemas jsonschema cannot validate with: a traceback (RecursionError), or hours, before they were refused
+UNUSABLE_SCHEMAS = [
+    ({"type": "object", "properties": {"a": {"$ref": "https://schemas.invalid/a.json"}}}, "outside the schema"),
+    ({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}, "points nowhere"),
+    ({"$dynamicRef": "#nowhere"}, "points nowhere"),
+    ({"$ref": "#"}, "leads back to itself"),
+    ({"$defs": {"A": {"$ref": "#/$defs/B"}, "B": {"allOf": [{"$ref": "#/$defs/A"}]}}, "$ref": "#/$defs/A"},
+     "leads back to itself"),
+    ({"$id": "urn:x", "$dynamicAnchor": "n", "$dynamicRef": "#n"}, "leads back to itself"),
+    (chain(3_000, {"type": "object"}), "more than the 16"),
+    ({"$defs": chain(15, {"type": "object"})["$defs"], "allOf": [{"not": {"not": {"$ref": "#/$defs/D0"}}}]},
+     "more than the 16"),  # 18 deep in place
+    (fan_out(5, 8), "could take hours"),  # jsonschema: 3.5 minutes for fan_out(20, 2)
+]
+
+
+def test_tool_schemas_that_cannot_be_validated_with_are_findings(tmp_path):
+    """Broken, remote, looping, chained and exploding $refs, and nesting about 200 levels deep, in a
+    record's tool parameters: a T008 or T011 on that record, not a crash; a recursive schema that descends
+    validates arguments 127 levels deep within the recursion it gets."""
+    deep = {"type": "string"}
+    for _ in range(100):  # about 200 levels of JSON: more than the 128 a schema may nest
+        deep = {"type": "object", "properties": {"a": deep}}
+    records = [tool_record(schema) for schema, _ in UNUSABLE_SCHEMAS]
+    records += [tool_record(deep), tool_record(RECURSIVE, nested_arguments(127)),
+                tool_record(chain(15, {"type": "object", "properties": {"a": {"$ref": "#/$defs/D0"}}}),
+                            nested_arguments(127))]
+    (tmp_path / "train.jsonl").write_bytes(jsonl(*records))
+    report = run("check", "train.jsonl", "--select", "T", "-j", "1", "--output-format", "json", cwd=tmp_path)
+    findings = {f["line"]: (f["code"], f["message"]) for f in json.loads(report.stdout)["findings"]}
+    for line, (_, message) in enumerate(UNUSABLE_SCHEMAS, 1):
+        assert findings[line][0] == "T008" and message in findings[line][1], (line, findings.get(line))
+    n = len(UNUSABLE_SCHEMAS)
+    assert findings[n + 1][0] == "T011"
+    # the innermost 1 is not an object: validated all the way down, whatever the references on the way
+    for line in (n + 2, n + 3):
+        assert findings[line][0] == "T006" and " at " + ".".join(["a"] * 127) + ":" in findings[line][1]
+    assert len(findings) == n + 3
+
+
+@pytest.mark.parametrize("schema, message", UNUSABLE_SCHEMAS)
+def test_an_output_schema_that_cannot_be_validated_with_is_a_usage_error(tmp_path, schema, message):
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(answer='{"a": 1}')))
+    result = run("check", "train.jsonl", "--output-schema", "schema.json", cwd=tmp_path, expect=(2,))
+    assert message in result.stderr.decode() and "schema.json" in result.stderr.decode()
+
+
+@pytest.mark.parametrize("levels, found", [(127, "at " + "/".join(["a"] * 127) + ":"),
+                                           (900, "nests more than 128 levels deep: not validated")])
+def test_a_deep_output_against_a_recursive_output_schema(tmp_path, levels, found):
+    """The answer is any JSON (orjson reads 1,024 levels): validated with the recursion it needs, or said
+    to be too deep; a RecursionError traceback before."""
+    (tmp_path / "schema.json").write_text(json.dumps(RECURSIVE))
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(answer=nested_arguments(levels))))
+    report = run("check", "train.jsonl", "--output-schema", "schema.json", "--select", "C102", "-j", "1",
+                 "--output-format", "json", cwd=tmp_path, expect=(1,))
+    (finding,) = json.loads(report.stdout)["findings"]
+    assert finding["code"] == "C102" and found in finding["message"], finding
+
+
 PRETTY_ARRAY = b"""[
   {
     "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}],
