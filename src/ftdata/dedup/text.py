@@ -144,8 +144,14 @@ def assistant_turns(example: Example) -> list[str]:
             for m in messages or () if m.role == "assistant"]
 
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
+_TOKEN = r"\d+(?:[.,]\d+)*|[^\W_]+"
+# a token that may be a name: any but a word of lowercase ASCII letters, which most of a text is and which the
+# regex engine passes over, so that Python sees only the few tokens left (a lowercase non-ASCII word still
+# reaches the loop, which passes it over itself)
+_CANDIDATE = re.compile(rf"(?![a-z]+(?![^\W_]))(?:{_TOKEN})")
 _CONNECTORS = frozenset({"of", "the", "and", "for", "de", "la", "le", "du", "von", "van", "der"})
+# what may stand between two capitalised words of one run: anything but a token, and the connectors
+_JOINS_RUN = re.compile(rf"(?:[\W_]|(?:{'|'.join(sorted(_CONNECTORS))})(?![^\W_]))*")
 NAMES_CHARS = 20_000  # of each side read for names: enough for any question, bounded for a huge record
 
 
@@ -156,11 +162,11 @@ def _name_hash(token: str) -> int:
 def _names(text: str, named: set[int], known: set[int]) -> None:
     run: list[str] = []  # initials of the current run of capitalised words (United States of America: USA)
     end = 0  # of the last token looked at: plain lowercase words (most of a text) are passed over unread
-    for m in _TOKEN.finditer(text, 0, NAMES_CHARS):
+    for m in _CANDIDATE.finditer(text, 0, NAMES_CHARS):
         token = m.group()
         if token.islower() and token.isalpha():
             continue
-        if run and not all(w in _CONNECTORS for w in _TOKEN.findall(text, end, m.start())):
+        if run and not _JOINS_RUN.fullmatch(text, end, m.start()):
             _acronyms(run, known)  # a word other than "of", "the"... ends the run
             run = []
         end = m.end()
