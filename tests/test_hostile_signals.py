@@ -90,3 +90,20 @@ def test_what_a_killed_run_leaves_is_removed_by_the_next(big_input, tmp_path):
     assert b"Traceback" not in again.stderr
     assert again.stderr.count(b"left by an interrupted run") == 3  # the run folder and both part files
     assert leftovers(out, tmp) == ["clean.jsonl", "rejected.jsonl"]
+
+
+def test_workers_of_a_killed_run_end_quietly(big_input, tmp_path):
+    """SIGKILL to the run alone (the OOM killer, `kill -9 PID`): its workers end with it instead of checking
+    on and printing BrokenPipe tracebacks at results nobody collects."""
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    out.mkdir()
+    proc = start(big_input, out, tmp)
+    wait_until_spooling(proc, tmp)
+    proc.kill()
+    proc.wait(timeout=TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    while subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True).returncode == 0:  # its group lives
+        assert time.monotonic() < deadline, "the workers outlived the run"
+        time.sleep(0.1)
+    err = proc.stderr.read()  # the workers' stderr too: closed once the last of them is gone
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode(errors="replace")

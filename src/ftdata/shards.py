@@ -9,6 +9,7 @@ indices stay unique and grow in input order without knowing how many records cam
 """
 
 import dataclasses
+import os
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ from .stages.base import Context, InputFile, Shard, Stage
 from .stages.parse import ParseStage
 from .stages.read import BOM, ReadStage, lines_only, multiline_objects
 from .stages.schema import SchemaStage
+from .temporaries import end_with_parent
 
 HEAD_RECORDS = 4096  # the first records of a run, from which stages settle "auto" options
 _SMALLEST_SHARD = 1 << 20
@@ -208,6 +210,7 @@ def start_worker(ctx: Context, folder: Path | None, spill: Path) -> None:
     # which ends a worker quietly, without the handler a forked worker inherits from the command)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    end_with_parent(os.getppid())  # the run: a worker the run's SIGKILL orphans ends, quietly
     _worker.update(ctx=ctx, folder=folder, spill=spill)
 
 

@@ -12,7 +12,10 @@ import errno
 import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -136,3 +139,25 @@ def remove_stale() -> None:
         if lock_file.is_file() and not held(lock_file):
             shutil.rmtree(folder, ignore_errors=True)
             log.warning("ftdata: removed %s, left by an interrupted run", folder)
+
+
+def end_with_parent(parent: int) -> None:
+    """End this worker process (SIGTERM, which a worker answers quietly) as soon as `parent`, the run that
+    started it, is gone: a SIGKILLed run's workers would go on checking shards nobody collects, then print
+    BrokenPipe tracebacks at its results. Linux: the kernel signals at once (PR_SET_PDEATHSIG); elsewhere a
+    thread looks twice a second."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError, TypeError):  # not Linux (no prctl in the C library) or no C library
+        pass
+    if os.getppid() != parent:  # gone before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="ftdata-parent-watch", daemon=True).start()

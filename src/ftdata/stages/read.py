@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import orjson
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..records import Example, Ref
 from .arrays import CHUNK, WHITESPACE, ArrayScanner, Unloaded
 from .base import InputFile, Problem, Shard, Stage
@@ -65,6 +65,8 @@ class ReadStage(Stage):
 
     def __init__(self, ctx):
         super().__init__(ctx)
+        if self.options.max_record_bytes < 1:  # every record would be "over the limit" and none read
+            raise UsageError(f"[tool.ftdata.read]: max-record-bytes must be at least 1, not {self.options.max_record_bytes}")
         self.bytes_read = 0  # of the current shard, for the progress bar
         self.loose: list = []  # findings that belong to no record (blank lines, a BOM, a broken array)
         self.records_per_file: dict[str, int] = {}
