@@ -6,7 +6,7 @@ from. Each message keeps the field path it was read from, so a finding about it 
 as the user wrote it (`conversations[3].value`), not ftdata's internal shape.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +101,18 @@ class Example:
     # a record over the size limit is not loaded (raw is b""): where its bytes lie in the input, start..end
     # (of the decompressed stream for a .gz), for the outputs to copy or name it
     not_loaded: tuple[int, int] | None = None
+    # views of the record that several stages derive (a prompt key, image references), kept by the first to
+    # ask: a batch goes through one stage before the next, so a cache of the last record would always miss
+    views: dict[str, Any] | None = None
+
+    def view(self, name: str, make: Callable[["Example"], Any]) -> Any:
+        """make(self), computed once for this record under `name`."""
+        if self.views is None:
+            self.views = {}
+        elif name in self.views:
+            return self.views[name]
+        value = self.views[name] = make(self)
+        return value
 
     @property
     def ref(self) -> Ref:

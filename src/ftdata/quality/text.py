@@ -52,15 +52,9 @@ def digest(text: str) -> int:
     return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass"))
 
 
-_last: list = [None, None]  # (example, key): stages ask for the key of the record in flight several times
-
-
 def prompt_key(example: Example) -> int | None:
     """Hash of the normalised system prompt and user turns: records asking the same thing share it."""
-    if _last[0] is example:
-        return _last[1]
-    _last[:] = example, _prompt_key(example)
-    return _last[1]
+    return example.view("prompt_key", _prompt_key)
 
 
 def _prompt_key(example: Example) -> int | None:
@@ -73,16 +67,15 @@ def _prompt_key(example: Example) -> int | None:
     return digest("\x1f".join(parts))
 
 
-_last_images: list = [None, ()]  # (example, refs): the key and the quality stage both ask
-
-
 def image_refs(example: Example) -> tuple[str, ...]:
     """The images a record attaches, as written (URL, path, data URI): in message parts (OpenAI `image_url`,
     Gemini `fileData`/`inlineData`, which the formats read; HF `{"type": "image", "image": ...}`, which they
     do not), in a top-level `images`/`image` list (LLaMA-Factory), or as bare `<image>` tokens when the
     files are named nowhere else."""
-    if _last_images[0] is example:
-        return _last_images[1]
+    return example.view("image_refs", _image_refs)
+
+
+def _image_refs(example: Example) -> tuple[str, ...]:
     refs: list[str] = [url for m in example.messages or () for url in m.images]
     if not refs and b"image" in example.raw:
         data = example.data if isinstance(example.data, dict) else {}
@@ -93,8 +86,7 @@ def image_refs(example: Example) -> tuple[str, ...]:
         if not refs:
             tokens = sum(m.content.count("<image>") for m in example.messages or ())
             refs = [f"<image>#{i}" for i in range(tokens)]
-    _last_images[:] = example, tuple(refs)
-    return _last_images[1]
+    return tuple(refs)
 
 
 def _image_name(value: object) -> str:
