@@ -43,6 +43,17 @@ def test_word_shingles_stay_inside_each_text():
         assert shingle_batch(["", ""], Shingling.parse(spec)).sizes().tolist() == [0, 0]
 
 
+@pytest.mark.parametrize("spec", ["word2", "word3", "char5"])
+def test_shingling_in_runs_of_bytes_gives_each_text_the_same_set(spec, monkeypatch):
+    from ftdata.dedup import shingles
+    texts = ["", "a b", "one two three four five six", "x" * 3000, "zebra " * 40, "é ü 日本 text", "y z"] * 5
+    whole = shingle_batch(texts, Shingling.parse(spec))
+    for run_bytes in (1, 7, 100, 2999, 5000):
+        monkeypatch.setattr(shingles, "CHUNK_BYTES", run_bytes)
+        runs = shingle_batch(texts, Shingling.parse(spec))
+        assert np.array_equal(runs.offsets, whole.offsets) and np.array_equal(runs.hashes, whole.hashes)
+
+
 def test_near_duplicate_groups_finds_edits_and_keeps_unrelated_apart():
     items = [
         ("a", FOX),

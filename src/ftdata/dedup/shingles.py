@@ -25,6 +25,7 @@ _COMBINE = np.uint64(0x9E3779B97F4A7C15)
 # beyond any single record of the real files (Alpaca's longest: 3K), so normal records are compared whole;
 # a 20 MB record is compared on its first and last 128K characters
 NEAR_CHARS = 1 << 18
+CHUNK_BYTES = 1 << 19  # of text hashed at once (see shingle_batch)
 
 _LOWER = np.arange(256, dtype=np.uint8)
 _LOWER[ord("A"):ord("Z") + 1] += 32
@@ -129,14 +130,32 @@ def sample(text: str) -> str:
 def shingle_batch(texts: list[str], shingling: Shingling) -> ShingleSets:
     encoded = [sample(t).encode("utf-8", "surrogatepass") for t in texts]
     lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
-    starts = np.zeros(len(texts) + 1, dtype=np.int64)
+    # Hashing takes ~40 bytes of arrays per byte of text (prefix sums, powers, word bounds): texts go through
+    # in runs of about CHUNK_BYTES, so that a batch's peak is bounded by the run, not by the batch (a 3.4 MB
+    # batch rose 134 MB at once). A text's set is the same whichever run it falls in.
+    parts, first, run_bytes = [], 0, 0
+    for i, size in enumerate(lengths.tolist()):
+        if run_bytes and run_bytes + size > CHUNK_BYTES:
+            parts.append(_shingle_run(encoded[first:i], lengths[first:i], shingling))
+            first, run_bytes = i, 0
+        run_bytes += size
+    parts.append(_shingle_run(encoded[first:], lengths[first:], shingling))
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([p.sizes() for p in parts]), out=offsets[1:])
+    return ShingleSets(np.concatenate([p.hashes for p in parts]), offsets)
+
+
+def _shingle_run(encoded: list[bytes], lengths: np.ndarray, shingling: Shingling) -> ShingleSets:
+    starts = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
     data = _LOWER[np.frombuffer(b"".join(encoded), dtype=np.uint8)]
     if shingling.kind == WORD:
         doc, shingles = _word_shingles(data, starts, shingling.n)
     else:
         doc, shingles = _char_shingles(data, starts, shingling.n)
-    return _distinct_per_text(doc, shingles, len(texts))
+    return _distinct_per_text(doc, shingles, len(encoded))
 
 
 def _prefix_hash(data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
