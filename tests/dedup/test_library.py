@@ -148,9 +148,11 @@ def test_normalise_of_a_big_text_collapses_the_same_whitespace(monkeypatch):
     rng = random.Random(0)
     alphabet = ["a", "b", " ", "  ", "\t", "\n", "\x1c", "\x85", "\u2028", "\u3000", "\xa0", "é", "\u200b", "\x0b"]
     samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
-    small = [normalise(s) for s in samples]  # str.split()
+    from ftdata.quality.text import normalise as quality_normalise  # the contradictions and prompt keys' form
+
+    small = [(normalise(s), quality_normalise(s)) for s in samples]  # str.split()
     monkeypatch.setattr(text, "BIG", 0)  # every text takes the path a text of a megabyte or more takes
-    assert [normalise(s) for s in samples] == small
+    assert [(normalise(s), quality_normalise(s)) for s in samples] == small
 
 
 def test_a_huge_text_is_shingled_on_its_head_and_tail():

@@ -5,6 +5,7 @@ import unicodedata
 
 import xxhash
 
+from ..dedup.text import collapse_spaces
 from ..records import Example, Message
 
 _SPACE = re.compile(r"\s+")
@@ -39,7 +40,7 @@ def normalise(text: str) -> str:
     """Case, width, spacing and edge punctuation folded: 'Hello,  World!' == 'hello, world'."""
     if not text.isascii():  # NFKC leaves ASCII as it is
         text = unicodedata.normalize("NFKC", text)
-    text = " ".join(text.casefold().split())
+    text = collapse_spaces(text.casefold())
     # Edge punctuation by anchored matches at each end: a `[\W_]+$` search would try every position.
     lead = _PUNCT_RUN.match(text)
     if lead:
