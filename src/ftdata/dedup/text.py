@@ -186,19 +186,20 @@ def _names(text: str, named: set[int], known: set[int]) -> None:
         token = m.group()
         if token.islower() and token.isalpha():
             continue
-        if run and not _JOINS_RUN.fullmatch(text, end, m.start()):
+        start, end_before, end = m.start(), end, m.end()
+        if run and not _JOINS_RUN.fullmatch(text, end_before, start):
             _acronyms(run, known)  # a word other than "of", "the"... ends the run
             run = []
-        end = m.end()
         capital = token[0].isupper()
         shaped = token[0].isdigit() or _upper_or_digit(token[1:])  # GPT, InfoX, 2024, B2B
         if capital or shaped:
-            known.add(_name_hash(token))
+            name = _name_hash(token)
+            known.add(name)
             # a name: shaped like one wherever it stands, or capitalised mid-sentence (after a word or a comma)
-            before = text[max(0, m.start() - 16):m.start()]
+            before = text[max(0, start - 16):start]
             mid_sentence = before[-1:] in (" ", ",") and before.rstrip(" ,")[-1:].isalnum()
             if (len(token) > 1 or token.isdigit()) and (shaped or mid_sentence):
-                named.add(_name_hash(token))
+                named.add(name)
         if capital and token.isalpha():
             run.append(token[0])
         else:
