@@ -276,6 +276,29 @@ def test_convert_reports_values_it_cannot_write_back(tmp_path, record, reason):
     assert json.loads((tmp_path / "out.jsonl").read_text())["id"] == 18446744073709551615
 
 
+def test_convert_with_a_wrong_from_writes_nothing_and_exits_one(tmp_path):
+    (tmp_path / "train.jsonl").write_bytes(jsonl(chat(), chat("other")))
+    result = run("convert", "train.jsonl", "out.jsonl", "--to", "openai-chat", "--from", "alpaca", cwd=tmp_path,
+                 expect=(1,))
+    assert (tmp_path / "out.jsonl").read_bytes() == b""
+    assert b"0 records written" in result.stderr + result.stdout and b"no instruction, output" in result.stderr
+
+
+def test_llamafactory_tool_calls_convert_to_calls_with_ids_the_check_accepts(tmp_path):
+    (tmp_path / "data.json").write_text(json.dumps([{
+        "conversations": [{"from": "human", "value": "Convert 100 USD to EUR."},
+                          {"from": "function_call", "value": json.dumps({"name": "convert", "arguments": {"amount": 100}})},
+                          {"from": "observation", "value": '{"result": 92.5}'},
+                          {"from": "gpt", "value": "100 USD is 92.50 EUR."}],
+        "tools": json.dumps([{"name": "convert", "description": "Convert currencies",
+                              "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}}}])}], indent=2))
+    run("convert", "data.json", "out.jsonl", "--to", "openai-chat", cwd=tmp_path, expect=(0,))
+    messages = json.loads((tmp_path / "out.jsonl").read_text())["messages"]
+    assert messages[1]["tool_calls"][0]["id"] == messages[2]["tool_call_id"] == "call_1"
+    report = run("check", "out.jsonl", "--target", "openai", "--select", "T", "--output-format", "json", cwd=tmp_path)
+    assert json.loads(report.stdout)["findings"] == []
+
+
 # --- hangs ------------------------------------------------------------------------------------------------------
 
 def test_a_named_pipe_is_read_once(tmp_path):
