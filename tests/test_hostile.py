@@ -211,6 +211,7 @@ def test_clean_from_a_json_array_keeps_big_integers_exactly(tmp_path):
     ("[read]\nmax-record-bytes = true", "max-record-bytes"),
     ("[read]\nmax-record-bytes = 0", "at least 1"),  # every record over the limit: none read, exit 1
     ("[read]\nmax-record-bytes = -1", "at least 1"),
+    ("[tool.ftdata.duplicate]\nthreshold = 0.5", "at the top level"),  # pyproject's table names in ftdata.toml
 ])
 def test_wrongly_typed_or_misspelt_config_is_a_usage_error(tmp_path, setting, named):
     (tmp_path / "train.jsonl").write_bytes(jsonl(chat()))

@@ -142,6 +142,9 @@ def check_stage_options(stage_options: dict[str, dict[str, Any]]) -> None:
 
     stages = {cls.name: cls for cls in (ReadStage, *STAGES)}
     for name, table in stage_options.items():
+        if name == "tool" and isinstance(table, dict) and "ftdata" in table:
+            raise UsageError("[tool.ftdata...] tables belong in pyproject.toml; in ftdata.toml write the same "
+                             "keys at the top level ([duplicates], not [tool.ftdata.duplicates])")
         if name not in stages:
             raise UsageError(f"unknown stage {name!r} ([tool.ftdata.{name}] or -o {name}.OPTION); "
                              f"stages: {', '.join(sorted(stages))}; commands: {', '.join(sorted(_COMMAND_TABLES))}")
