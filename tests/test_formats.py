@@ -92,7 +92,33 @@ def test_content_parts_with_value_are_read_as_text():
                         ["Name a green fruit.", "A lime."]]
     result = report("content-parts-value.jsonl")
     assert not [f for f in result.findings if f.code in ("D001", "D002", "P002")]  # distinct, not empty
-    assert {f.field for f in result.findings if f.code == "S003"} >= {"messages[0].content[0].text"}
+    # LLaMA-Factory's v1 converter writes them: generic takes them, with no missing `text` or unknown `value`
+    assert not [f for f in result.findings if f.code.startswith("S") or f.code == "P020"]
+
+
+@pytest.mark.parametrize("target", ["openai", "together", "fireworks", "mistral"])
+def test_content_parts_with_value_are_refused_once_per_record_by_providers(target):
+    result = report("content-parts-value.jsonl", target=target, select=["S", "P020"])
+    found = [f for f in result.findings if f.code in ("S003", "S005", "P020")]
+    assert [(f.code, f.line, f.field) for f in found] == [("P020", line, "messages[0].content[0].value")
+                                                          for line in (1, 2, 3)]
+    assert all(f.severity == "error" and "(2 parts of this record hold `value`)" in f.message
+               and '{"type": "text", "text": ...}' in f.message and "--to openai-chat" in f.message for f in found)
+
+
+def test_image_url_parts_with_value_are_images(tmp_path):
+    path = tmp_path / "v1.jsonl"
+    path.write_text(json.dumps({"messages": [
+        {"role": "user", "content": [{"type": "image_url", "value": "https://example.org/cat.png"},
+                                     {"type": "text", "value": "What animal is this?"}]},
+        {"role": "assistant", "content": [{"type": "text", "value": "A cat."}]}]}) + "\n")
+    config = Config(select=["S"])
+    ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(str(path))])
+    (example,) = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))
+    assert (example.messages[0].images, example.messages[0].content) == (["https://example.org/cat.png"], "What animal is this?")
+    assert example.findings == []
+    (refused,) = [f for f in ftdata.check([path], Config(jobs=1, target="openai")).findings if f.code == "P020"]
+    assert refused.field == "messages[0].content[0].value" and '"image_url": {"url": ...}' in refused.message
 
 
 def test_hugging_face_image_parts_are_images():

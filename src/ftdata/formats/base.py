@@ -27,9 +27,10 @@ class Format:
 def text_of(content: Any) -> tuple[str, list[str]]:
     """The text of an OpenAI-style content (string, list of parts or null) and its images.
 
-    Parts written by other tools are read too, so that their text is not lost (the schema still names
-    the keys OpenAI does not take): a text part's `value` instead of `text`, an `image_url` given as a
-    bare string, and Hugging Face's `{"type": "image", "image": path or URL}`."""
+    Parts written by other tools are read too, so that their text is not lost (targets whose loaders do
+    not take them say so): a text part's `value` instead of `text` and an `image_url` part's `value`
+    (LLaMA-Factory's v1 data converter), an `image_url` given as a bare string, and Hugging Face's
+    `{"type": "image", "image": path or URL}`."""
     if isinstance(content, str):
         return content, []
     texts, images = [], []
@@ -37,10 +38,12 @@ def text_of(content: Any) -> tuple[str, list[str]]:
         for part in content:
             if not isinstance(part, dict):
                 continue
-            text = part.get("text", part.get("value") if part.get("type") == "text" else None)
+            kind = part.get("type")
+            text = part.get("text", part.get("value") if kind == "text" else None)
             if isinstance(text, str):
                 texts.append(text)
-            image = part.get("image_url", part.get("image") if part.get("type") == "image" else None)
+            image = part.get("image_url", part.get("image") if kind == "image" else
+                             part.get("value") if kind == "image_url" else None)
             if isinstance(image, dict):
                 image = image.get("url")
             if isinstance(image, str):

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from .. import formats
 from ..records import Example, Message, Ref
 from .base import Problem, Stage
-from .parts import refused_parts
+from .parts import refused_parts, value_parts
 
 _LEADING = ("system", "developer")
 _CLEAN_ORDERS = 4096  # role orders remembered as passing, per stage
@@ -96,6 +96,8 @@ class ProfileStage(Stage):
             yield from self._message_keys(example, everything)
         if parts and self.message_rules["part_types"]:
             yield from refused_parts(_raw_messages(example, everything), self.message_rules["part_types"], target)
+        if parts and not self.message_rules["part_value"]:
+            yield from value_parts(_raw_messages(example, everything), target)
         if example.format == "sharegpt" and not preference and self.roles["sharegpt_turns"]:
             yield from self._sharegpt_turns(example.messages)
 
