@@ -243,17 +243,24 @@ def test_text_records_get_no_chat_template_warning(tmp_path):
     assert codes["text"] == []
 
 
-def test_pair_sides_written_as_messages_objects_are_read_and_refused_by_the_schema(tmp_path):
+@pytest.mark.parametrize("name", ["trl-preference.jsonl", "trl-implicit-preference.jsonl"])
+def test_pair_sides_written_as_messages_objects_are_read_with_or_without_a_prompt(name):
+    """Fireworks' training cookbook and mlx-lm-lora write {"messages": [...]} sides, beside a prompt or not: both
+    are read, with no schema finding, and the turns both answers open with go into the prompt."""
+    pairs = [e for e in examples(name) if isinstance(e.data["chosen"], dict)]
+    assert pairs and all(e.findings == [] for e in pairs)
+    for e in pairs:
+        assert [m.role for m in e.messages] == ["user"] and [m.role for m in e.chosen + e.rejected] == ["assistant"] * 2
+        assert e.chosen[0].path == f"chosen.messages[{len(e.data['chosen']['messages']) - 1}]"
+    assert not [f for f in report(name, select=["S"]).findings if f.severity == "error"]
+
+
+def test_a_broken_messages_object_side_names_the_field(tmp_path):
     path = tmp_path / "pairs.jsonl"
-    path.write_text(json.dumps({"prompt": [{"role": "user", "content": "Largest planet?"}],
-                                "chosen": {"messages": [{"role": "assistant", "content": "Jupiter."}]},
-                                "rejected": {"messages": [{"role": "assistant", "content": "Mars."}]}}) + "\n")
+    path.write_text(json.dumps({"prompt": "Largest planet?", "chosen": {"messages": "Jupiter."},
+                                "rejected": {"text": "Mars."}}) + "\n")
     result = ftdata.check([path], Config(jobs=1, select=["S"]))
-    assert sorted((f.code, f.field) for f in result.findings) == [("S004", "chosen"), ("S004", "rejected")]
-    config = Config(select=["S"])
-    ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(str(path))])
-    (example,) = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))
-    assert (example.chosen[0].content, example.rejected[0].content) == ("Jupiter.", "Mars.")
+    assert sorted((f.code, f.field) for f in result.findings) == [("S003", "rejected.messages"), ("S004", "chosen.messages")]
 
 
 def test_each_missing_field_is_reported_once(tmp_path):
