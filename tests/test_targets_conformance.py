@@ -178,3 +178,13 @@ def test_hugging_face_image_parts_pass_generic_and_vertex_refuses_the_format(tmp
     errors = _record_errors(tmp_path, record, "vertex")
     assert "P012" in {code for code, _, _ in errors}
     assert not [e for e in errors if e[1] == "messages[0].content[0]"]  # no part rule for gemini's parts
+
+
+@pytest.mark.parametrize("record, article", [
+    ({"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}], "id": "a1"}, "an openai-chat"),
+    ({"prompt": "Hi", "completion": "Hello", "id": "a1"}, "a prompt-completion")])
+def test_refused_record_keys_name_the_format_with_its_article(tmp_path, record, article):
+    path = _write(tmp_path / "data.jsonl", [record])
+    (finding,) = [f for f in ftdata.check([path], config_from_table({"target": "together", "jobs": 1})).findings
+                  if f.code == "P019"]
+    assert f"refuses 'id' in {article} record" in finding.message and finding.field == "id"

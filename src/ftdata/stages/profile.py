@@ -203,7 +203,7 @@ class ProfileStage(Stage):
         extra = [k for k in data if k not in allowed] if allowed is not None else []
         if extra:
             keys = ", ".join(map(repr, extra))
-            yield Problem("P019", f"target {name} refuses {keys} in a {example.format} record; it takes only "
+            yield Problem("P019", f"target {name} refuses {keys} in {_article(example.format)} {example.format} record; it takes only "
                                   f"{', '.join(allowed)} (move metadata to a separate file)", extra[0])
 
     def _message_keys(self, example: Example, messages: list[Message]) -> Iterator[Problem]:
@@ -338,6 +338,11 @@ class ProfileStage(Stage):
             if limit and source.path != "-" and (size := Path(source.path).stat().st_size) > limit:
                 kind = "validation file" if source.split == "val" else "file"
                 yield Ref(source.path, None), Problem("P016", f"{kind} is {size:,} bytes; target {name} accepts at most {limit:,}")
+
+
+def _article(word: str) -> str:
+    """"a" or "an" before a format name, as it is read aloud (an openai-chat, an alpaca, a sharegpt)."""
+    return "an" if word[:1].lower() in "aeio" else "a"
 
 
 def _split_hint(inputs, training: int) -> str:
