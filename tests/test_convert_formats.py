@@ -239,3 +239,35 @@ def test_a_json_output_is_a_json_array_as_clean_writes_it(tmp_path):
     empty = tmp_path / "empty.json"
     assert convert(FIXTURES / "text.jsonl", empty, "openai-chat").written == 0
     assert json.loads(empty.read_text()) == []
+
+
+def test_llamafactory_images_become_image_url_parts_where_the_markers_stand(tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = convert(FIXTURES / "llamafactory-images.json", out, "openai-chat")
+    assert result.written == 2 and result.lossy == 0
+    first = _records(out)[0]
+    assert "images" not in first
+    assert first["messages"][2]["content"] == [
+        {"type": "text", "text": "And this one,"}, {"type": "image_url", "image_url": {"url": "fruit/pear.jpg"}},
+        {"type": "text", "text": "beside"}, {"type": "image_url", "image_url": {"url": "https://example.org/plum.png"}},
+        {"type": "text", "text": "?"}]
+    assert "<image>" not in out.read_text()
+    report = ftdata.check([out], Config(jobs=1, select=["S", "P"]))
+    assert not [f for f in report.findings if f.code.startswith("S") or f.severity == "error"]
+
+
+def test_llamafactory_images_stay_a_column_in_sharegpt(tmp_path):
+    out = tmp_path / "out.jsonl"
+    convert(FIXTURES / "llamafactory-images.json", out, "sharegpt")
+    first = _records(out)[0]
+    assert first["images"] == ["fruit/apple.jpg", "fruit/pear.jpg", "https://example.org/plum.png"]
+    assert first["conversations"][2]["value"] == "And this one, <image> beside <image>?"
+
+
+@pytest.mark.parametrize("target", ["alpaca", "text"])
+def test_llamafactory_images_are_reported_where_the_target_has_no_place_for_them(target, tmp_path):
+    out = tmp_path / "out.jsonl"
+    result = convert(FIXTURES / "llamafactory-images.json", out, target)
+    assert result.written == 0 and len(result.skipped) == 2 and all("images" in s.reason for s in result.skipped)
+    lossy = convert(FIXTURES / "llamafactory-images.json", out, target, allow_lossy=True, force=True)
+    assert lossy.written == lossy.lossy == 2 and '"images"' not in out.read_text()

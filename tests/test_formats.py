@@ -40,6 +40,7 @@ READ = {
     "text.jsonl": "text",
     "content-parts-value.jsonl": "openai-chat",
     "hf-image-parts.jsonl": "openai-chat",
+    "llamafactory-images.json": "openai-chat",
     "pretty-printed.jsonl": "openai-chat",
     "single-object.json": "sharegpt",
 }
@@ -304,3 +305,20 @@ def test_real_layouts_are_read_or_named_once(name):
     found = {k: v for k, v in result.stats["schema"]["formats"].get(str(REALWORLD / name), {}).items() if "not read" not in k}
     assert found == formats_found
     assert dict(Counter(f.code for f in result.findings if f.severity == "error")) == errors
+
+
+def test_llamafactory_images_column_is_read_where_the_markers_stand(tmp_path):
+    first, second = examples("llamafactory-images.json")
+    assert [(list(m.images), m.marks) for m in first.messages] == [
+        (["fruit/apple.jpg"], 1), ([], 0), (["fruit/pear.jpg", "https://example.org/plum.png"], 2), ([], 0)]
+    assert second.messages[0].images == ["animals/dog.jpg"] and first.findings == second.findings == []
+    path = tmp_path / "sharegpt.jsonl"
+    path.write_text(json.dumps({"conversations": [{"from": "human", "value": "<image>Colour?"}, {"from": "gpt", "value": "Red."}],
+                                "images": ["a.jpg"]}) + "\n" + json.dumps(
+        {"conversations": [{"from": "human", "value": "Colour?"}, {"from": "gpt", "value": "Red."}], "images": ["b.jpg"]}) + "\n")
+    config = Config(select=["S"])
+    ctx = Context(config=config, target=load_target("generic"), policy=Policy(config), inputs=[InputFile(str(path))])
+    marked, unmarked = SchemaStage(ctx).run(ParseStage(ctx).run(ReadStage(ctx).whole(ctx.inputs)))
+    assert marked.messages[0].images == ["a.jpg"] and marked.findings == []
+    (finding,) = unmarked.findings
+    assert (finding.code, finding.field) == ("S007", "images") and "1 image(s) in `images` and 0 `<image>`" in finding.message

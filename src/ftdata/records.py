@@ -78,6 +78,9 @@ class Message:
     images: Sequence[str] = ()  # image URLs or data: URIs
     has_content: bool = True  # False when the content field is absent or null
     parts: bool = False  # the content was written as a list of parts (text, images), not as a string
+    # the first `marks` images stand at the first `marks` `<image>` markers of the content (LLaMA-Factory's
+    # `images` column); any further image follows the text
+    marks: int = 0
 
 
 @dataclass(slots=True)

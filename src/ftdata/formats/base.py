@@ -53,6 +53,34 @@ def text_of(content: Any) -> tuple[str, list[str]]:
 
 _ROLE_AND_CONTENT = frozenset(("role", "content"))
 
+# LLaMA-Factory's image placeholder (src/llamafactory/extras/constants.py IMAGE_PLACEHOLDER): a record's `images`
+# column holds one image per marker, the nth image at the nth marker in the order of the turns, and mm_plugin.py
+# (_validate_messages) refuses a record whose counts differ
+IMAGE_MARKER = "<image>"
+
+
+def place_images(messages: list[Message], images: Any) -> None:
+    """The `images` column's entries put on the messages whose text holds their `<image>` markers."""
+    if not isinstance(images, list) or not images:
+        return
+    queue = [i for i in images if isinstance(i, str)]
+    for m in messages:
+        if not queue:
+            return
+        marks = min(m.content.count(IMAGE_MARKER), len(queue)) if m.content else 0
+        if marks:
+            m.images, m.marks = [*queue[:marks], *m.images], marks
+            del queue[:marks]
+
+
+def image_markers(messages: list[Message]) -> int:
+    return sum(m.content.count(IMAGE_MARKER) for m in messages if m.content)
+
+
+def unmarked(m: Message) -> str:
+    """The message's text without the markers its images stand at."""
+    return m.content.replace(IMAGE_MARKER, "", m.marks).strip() if m.marks else m.content
+
 
 def read_openai_message(m: Any, path: str, content_path: str) -> Message:
     if not isinstance(m, dict):
@@ -141,8 +169,14 @@ def write_openai_messages(messages: list[Message]) -> list[dict]:
 def write_openai_message(msg: Message, call_ids: list[str] | None = None, tool_call_id: str | None = None) -> dict:
     out: dict[str, Any] = {"role": msg.role}
     if msg.images:
-        parts: list[dict] = [{"type": "text", "text": msg.content}] if msg.content else []
-        parts += [{"type": "image_url", "image_url": {"url": url}} for url in msg.images]
+        pieces = msg.content.split(IMAGE_MARKER, msg.marks) if msg.marks else [msg.content]
+        parts: list[dict] = []
+        for i, piece in enumerate(pieces):  # each marker's image in its place, between the texts around it
+            if i:
+                parts.append({"type": "image_url", "image_url": {"url": msg.images[i - 1]}})
+            if piece.strip():
+                parts.append({"type": "text", "text": piece.strip() if msg.marks else piece})
+        parts += [{"type": "image_url", "image_url": {"url": url}} for url in msg.images[msg.marks:]]
         out["content"] = parts
     else:
         out["content"] = msg.content if (msg.has_content or not msg.tool_calls) else None

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from ..records import Example, Message, ToolCall
-from .base import Format, plain_turns
+from .base import Format, plain_turns, unmarked
 
 ROLE_OF = {"user": "user", "model": "assistant", "function": "tool"}
 
@@ -63,8 +63,8 @@ def _write(example: Example) -> tuple[dict, list[str]]:
         parts: list[dict] = []
         if m.role == "tool":
             parts.append({"functionResponse": {"name": m.name or "", "response": _as_object(m.content)}})
-        elif m.content:
-            parts.append({"text": m.content})
+        elif unmarked(m):
+            parts.append({"text": unmarked(m)})
         parts += [{"functionCall": {"name": c.name, "args": _as_object(c.arguments)}} for c in m.tool_calls]
         parts += [{"fileData": {"mimeType": "image/*", "fileUri": url}} for url in m.images]
         if m.weight is not None:

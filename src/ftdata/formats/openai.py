@@ -1,11 +1,13 @@
 """OpenAI chat fine-tuning records (`messages`) and OpenAI preference (DPO) records."""
 
 from ..records import Example, Message
-from .base import Format, read_openai_messages, write_openai_messages
+from .base import Format, place_images, read_openai_messages, write_openai_messages
 
 
 def _read_chat(data: dict, example: Example) -> None:
     example.messages = read_openai_messages(data.get("messages"), "messages")
+    if "images" in data:  # LLaMA-Factory's column, with `<image>` markers in the turns
+        place_images(example.messages, data["images"])
     example.tools = data.get("tools") if isinstance(data.get("tools"), list) else None
     if example.tools is None and isinstance(data.get("functions"), list):
         example.tools = [{"type": "function", "function": f} for f in data["functions"]]
@@ -56,7 +58,7 @@ def _tools(example: Example) -> dict:
 OPENAI_CHAT = Format(
     name="openai-chat",
     keys=("messages",),
-    fields=("messages", "tools", "functions", "parallel_tool_calls"),
+    fields=("messages", "tools", "functions", "parallel_tool_calls", "images"),
     read=_read_chat,
     write=_write_chat,
 )

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ..records import Example, Message, ToolCall
-from .base import Format, message_paths, plain_turns
+from .base import Format, message_paths, place_images, plain_turns
 
 ROLE_OF = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system",
            "function_call": "assistant", "observation": "tool", "tool": "tool", "function": "tool"}
@@ -44,6 +44,8 @@ def _read(data: dict, example: Example) -> None:
                 if isinstance(turns, list) else [])
     if isinstance(data.get("system"), str):
         messages.insert(0, Message("system", data["system"], "system", "system", source_role="system"))
+    if "images" in data:  # LLaMA-Factory's column, with `<image>` markers in the turns
+        place_images(messages, data["images"])
     example.messages = messages
     tools = data.get("tools")
     if isinstance(tools, str) and tools.strip():
@@ -55,9 +57,15 @@ def _read(data: dict, example: Example) -> None:
         example.tools = [t if "function" in t else {"type": "function", "function": t} for t in tools if isinstance(t, dict)]
 
 
-def _write_turns(messages: list[Message]) -> tuple[list[dict], str | None, list[str]]:
+def _write_turns(messages: list[Message], column: list[str] | None = None) -> tuple[list[dict], str | None, list[str]]:
+    """ShareGPT turns; the images of a message whose images all stand at `<image>` markers go to `column`,
+    LLaMA-Factory's `images`, when one is given (others are reported as dropped)."""
     turns, system, dropped = [], None, []
     for m in messages:
+        if column is not None and m.marks and m.marks == len(m.images):
+            column += m.images
+            m = Message(m.role, m.content, m.path, m.content_path, m.source_role, m.weight, m.name,
+                        m.tool_calls, m.tool_call_id, (), m.has_content)
         if m.role == "system" and not turns and system is None:
             system = m.content
             continue
@@ -79,10 +87,13 @@ def _write_turns(messages: list[Message]) -> tuple[list[dict], str | None, list[
 def _write(example: Example) -> tuple[dict, list[str]]:
     if example.is_preference:
         return _write_preference(example)
-    turns, system, dropped = _write_turns(example.messages or [])
+    images: list[str] = []
+    turns, system, dropped = _write_turns(example.messages or [], images)
     out: dict[str, Any] = {"conversations": turns}
     if system is not None:
         out["system"] = system
+    if images:
+        out["images"] = images
     if example.tools:
         out["tools"] = json.dumps([t.get("function", t) for t in example.tools], ensure_ascii=False)
     return out, dropped
@@ -113,7 +124,7 @@ def _write_preference(example: Example) -> tuple[dict, list[str]]:
 SHAREGPT = Format(
     name="sharegpt",
     keys=("conversations",),
-    fields=("conversations", "system", "tools"),
+    fields=("conversations", "system", "tools", "images"),
     read=_read,
     write=_write,
 )

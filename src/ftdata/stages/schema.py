@@ -5,9 +5,12 @@ from collections import Counter
 from collections.abc import Iterator
 
 from .. import formats, schemas
+from ..formats.base import image_markers
 from ..formats.layouts import layout_of
 from ..records import Example
 from .base import InputFile, Problem, Shard, Stage
+
+_IMAGE_COLUMN = frozenset(("openai-chat", "sharegpt"))  # formats LLaMA-Factory gives an `images` column
 
 
 class SchemaStage(Stage):
@@ -56,6 +59,15 @@ class SchemaStage(Stage):
                 if not (code == "S005" and field == "weight" and self.sample_weight):
                     yield Problem(code, message, field)
         fmt.read(example.data, example)
+        images = example.data.get("images") if fmt.name in _IMAGE_COLUMN else None
+        if isinstance(images, list) and example.messages is not None:
+            markers = image_markers(example.messages)
+            if markers != len(images):
+                yield Problem("S007", f"{len(images)} image(s) in `images` and {markers} `<image>` marker(s) in the "
+                                      "turns; LLaMA-Factory reads the nth image at the nth marker and refuses a record "
+                                      "whose counts differ: put one `<image>` in the text where each image belongs",
+                              "images")
+
 
     def _count(self, file: str, name: str) -> None:
         counts = self.per_file.get(file)
