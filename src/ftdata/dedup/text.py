@@ -27,9 +27,9 @@ def collapse_spaces(text: str) -> str:
     into a list of its every word (~50 bytes each: 350 MB for 24 MB of text)."""
     if len(text) < BIG:
         return " ".join(text.split())
-    pieces, start, step = [], 0, max(BIG, 1)
+    pieces, start = [], 0
     while start < len(text):
-        end = start + step
+        end = start + BIG
         while end < len(text) and not text[end].isspace():
             found = _SPACE.search(text, end)
             end = found.start() if found else len(text)
@@ -186,10 +186,11 @@ def _names(text: str, named: set[int], known: set[int]) -> None:
         token = m.group()
         if token.islower() and token.isalpha():
             continue
-        start, end_before, end = m.start(), end, m.end()
-        if run and not _JOINS_RUN.fullmatch(text, end_before, start):
+        start = m.start()
+        if run and not _JOINS_RUN.fullmatch(text, end, start):
             _acronyms(run, known)  # a word other than "of", "the"... ends the run
             run = []
+        end = m.end()
         capital = token[0].isupper()
         shaped = token[0].isdigit() or _upper_or_digit(token[1:])  # GPT, InfoX, 2024, B2B
         if capital or shaped:

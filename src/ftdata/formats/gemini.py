@@ -63,8 +63,8 @@ def _write(example: Example) -> tuple[dict, list[str]]:
         parts: list[dict] = []
         if m.role == "tool":
             parts.append({"functionResponse": {"name": m.name or "", "response": _as_object(m.content)}})
-        elif unmarked(m):
-            parts.append({"text": unmarked(m)})
+        elif text := unmarked(m):
+            parts.append({"text": text})
         parts += [{"functionCall": {"name": c.name, "args": _as_object(c.arguments)}} for c in m.tool_calls]
         parts += [{"fileData": {"mimeType": "image/*", "fileUri": url}} for url in m.images]
         if m.weight is not None:

@@ -5,6 +5,7 @@ string `{"name", "arguments"}`, the result as an `observation` turn, and declare
 string; all three map onto the canonical tool-call fields.
 """
 
+import dataclasses
 import json
 from typing import Any
 
@@ -64,8 +65,7 @@ def _write_turns(messages: list[Message], column: list[str] | None = None) -> tu
     for m in messages:
         if column is not None and m.marks and m.marks == len(m.images):
             column += m.images
-            m = Message(m.role, m.content, m.path, m.content_path, m.source_role, m.weight, m.name,
-                        m.tool_calls, m.tool_call_id, (), m.has_content)
+            m = dataclasses.replace(m, images=(), marks=0)
         if m.role == "system" and not turns and system is None:
             system = m.content
             continue

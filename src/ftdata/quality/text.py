@@ -6,6 +6,7 @@ import unicodedata
 import xxhash
 
 from ..dedup.text import collapse_spaces
+from ..formats.base import IMAGE_MARKER, image_markers
 from ..records import Example, Message
 
 _SPACE = re.compile(r"\s+")
@@ -85,8 +86,7 @@ def _image_refs(example: Example) -> tuple[str, ...]:
             refs += [_image_name(v) for v in (value if isinstance(value, list) else [value]) if _image_name(v)]
         refs += _part_images(data.get("messages")) + _part_images(data.get("conversations"))
         if not refs:
-            tokens = sum(m.content.count("<image>") for m in example.messages or ())
-            refs = [f"<image>#{i}" for i in range(tokens)]
+            refs = [f"{IMAGE_MARKER}#{i}" for i in range(image_markers(example.messages or []))]
     return tuple(refs)
 
 

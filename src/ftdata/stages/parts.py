@@ -26,9 +26,6 @@ def refused_parts(messages: Iterable[tuple[str | tuple[str, int], dict]], allowe
                                       f"({', '.join(allowed)}): {how}", f"{path}.content[{i}]")
 
 
-_VALUE_HOLDS = {"text": "text", "image_url": "image_url"}  # the key OpenAI reads where a part of the type holds `value`
-
-
 def value_parts(messages: Iterable[tuple[str | tuple[str, int], dict]], target: str) -> Iterator[Problem]:
     """One finding for a record whose content parts hold their text or URL in `value`, naming the first."""
     first, count = None, 0
@@ -45,9 +42,8 @@ def value_parts(messages: Iterable[tuple[str | tuple[str, int], dict]], target: 
     if first is None:
         return
     field, kind = first
-    key = _VALUE_HOLDS.get(kind) if isinstance(kind, str) else None
-    expected = (f"{{\"type\": \"{kind}\", \"{key}\": ...}}" if key == "text" else
-                f"{{\"type\": \"image_url\", \"image_url\": {{\"url\": ...}}}}" if key else "`text` and `image_url` parts")
+    expected = ('{"type": "text", "text": ...}' if kind == "text" else
+                '{"type": "image_url", "image_url": {"url": ...}}' if kind == "image_url" else "`text` and `image_url` parts")
     more = f" ({count} parts of this record hold `value`)" if count > 1 else ""
     yield Problem("P020", f"content part key 'value' (LLaMA-Factory's v1 layout) is not one target {target} reads: it "
                           f"expects {expected}{more}; `ftdata convert FILE OUT --to openai-chat` writes them so", field)

@@ -68,7 +68,6 @@ class SchemaStage(Stage):
                                       "whose counts differ: put one `<image>` in the text where each image belongs",
                               "images")
 
-
     def _count(self, file: str, name: str) -> None:
         counts = self.per_file.get(file)
         if counts is None:
