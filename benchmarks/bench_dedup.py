@@ -74,7 +74,7 @@ def stage_run(examples: list[Example], **options):
     finder = DuplicateFinder(**options)
     for example in examples:
         c = compared(example)
-        finder.add(c.text, c.prompt, "train", 0.0, c.group, c.turns, c.names)
+        finder.add(c.text, c.prompt, "train", 0.0, c.group, c.turns, c.named_in)
     resolution = finder.resolve()
     return len(examples) / (time.perf_counter() - start), resolution, finder
 

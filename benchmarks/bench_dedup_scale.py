@@ -110,7 +110,7 @@ def huge(mb: float) -> str:
     start = time.perf_counter()
     c = compared(example)
     finder = DuplicateFinder()
-    finder.add(c.text, c.prompt, "train", 0.0, c.group, c.turns, c.names)
+    finder.add(c.text, c.prompt, "train", 0.0, c.group, c.turns, c.named_in)
     finder.resolve()
     spent = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]

@@ -180,7 +180,7 @@ def test_one_huge_record_costs_a_small_multiple_of_its_size():
     try:
         c = compared(example)
         finder = DuplicateFinder()
-        finder.add(c.text, c.prompt, turns=c.turns, names=c.names)
+        finder.add(c.text, c.prompt, turns=c.turns, named_in=c.named_in)
         finder.resolve()
         peak = tracemalloc.get_traced_memory()[1]
     finally:

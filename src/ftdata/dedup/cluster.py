@@ -5,8 +5,9 @@ per band partition, `verify` per pair partition and `connected` once over the (s
 pairs, without changing them.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,7 +47,10 @@ def candidate_pairs(bands: Iterable[np.ndarray], ids: np.ndarray | None = None) 
 
 
 def _jaccard(sets: Sets, i: int, j: int) -> float:
-    a, b = sets.of(i), sets.of(j)
+    return _set_jaccard(sets.of(i), sets.of(j))
+
+
+def _set_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     shared = len(np.intersect1d(a, b, assume_unique=True))
     union = len(a) + len(b) - shared
     return shared / union if union else 1.0
@@ -60,55 +64,54 @@ def true_jaccard(sets: Sets, pairs: np.ndarray) -> np.ndarray:
     return out
 
 
+class Parts(NamedTuple):
+    """What of a record SameExample compares."""
+
+    turns: list[np.ndarray]  # the shingle set of each turn it teaches, in order: the last is its answer
+    named: np.ndarray  # hashes of the names and numbers its questions and answers hold, sorted
+    known: np.ndarray  # hashes of every token that could match one (capitalised anywhere, acronyms), sorted
+
+
 @dataclass(slots=True)
 class SameExample:
     """What a pair of similar texts must also share to be one example twice, not two examples alike.
 
-    Any part left None is not compared. `turns`: every turn each record teaches (record r's are
-    turns[turn_offsets[r]:turn_offsets[r + 1]]). Their last turns, the answers, must reach `answer_threshold`
-    (another answer to one passage or opening is another example); each turn of the record with fewer must
-    resemble some turn of the other (Jaccard >= `turn_threshold`), so that removing it loses no exchange. `named`/`known`: names and numbers of the questions and answers, and the tokens
-    that could match them: when each record names something the other lacks, they are about other things.
+    `parts(i)` gives record i's Parts; without it nothing is compared. Their last turns, the answers, must
+    reach `answer_threshold` (another answer to one passage or opening is another example); each turn of the
+    record with fewer must resemble some turn of the other (Jaccard >= `turn_threshold`), so that removing it
+    loses no exchange. When each record names something the other lacks, they are about other things.
     """
 
-    turns: Sets | None = None
-    turn_offsets: np.ndarray | None = None
+    parts: Callable[[int], Parts] | None = None
     answer_threshold: float = 0.0
     turn_threshold: float = 0.0
-    named: Sets | None = None
-    known: Sets | None = None
 
     def __call__(self, i: int, j: int) -> bool:
-        return self._answers_agree(i, j) and self._turns_held(i, j) and not self._other_names(i, j)
-
-    def _answers_agree(self, i: int, j: int) -> bool:
-        if self.turns is None:
+        if self.parts is None:
             return True
-        last_i, last_j = self.turn_offsets[i + 1] - 1, self.turn_offsets[j + 1] - 1
-        if last_i < self.turn_offsets[i] or last_j < self.turn_offsets[j]:
+        a, b = self.parts(i), self.parts(j)
+        return self._answers_agree(a.turns, b.turns) and self._turns_held(a.turns, b.turns) and not _other_names(a, b)
+
+    def _answers_agree(self, mine: list[np.ndarray], theirs: list[np.ndarray]) -> bool:
+        if not mine or not theirs:
             return True  # either teaches no turn
-        t = self.turns
-        return not len(t.of(last_i)) or not len(t.of(last_j)) or _jaccard(t, last_i, last_j) >= self.answer_threshold
+        return not len(mine[-1]) or not len(theirs[-1]) or _set_jaccard(mine[-1], theirs[-1]) >= self.answer_threshold
 
-    def _turns_held(self, i: int, j: int) -> bool:
-        if self.turns is None:
-            return True
-        mine, theirs = (range(self.turn_offsets[r], self.turn_offsets[r + 1]) for r in (i, j))
+    def _turns_held(self, mine: list[np.ndarray], theirs: list[np.ndarray]) -> bool:
         if len(mine) > len(theirs):
             mine, theirs = theirs, mine
         for k, turn in enumerate(mine):  # the turn at the same place first: it is the usual match
-            if not len(self.turns.of(turn)):
+            if not len(turn):
                 continue
             places = [theirs[k]] if k < len(theirs) else []
-            if not any(_jaccard(self.turns, turn, t) >= self.turn_threshold for t in [*places, *theirs]):
+            if not any(_set_jaccard(turn, t) >= self.turn_threshold for t in [*places, *theirs]):
                 return False
         return True
 
-    def _other_names(self, i: int, j: int) -> bool:
-        if self.named is None:
-            return False
-        return bool(len(np.setdiff1d(self.named.of(i), self.known.of(j), assume_unique=True))
-                    and len(np.setdiff1d(self.named.of(j), self.known.of(i), assume_unique=True)))
+
+def _other_names(a: Parts, b: Parts) -> bool:
+    return bool(len(np.setdiff1d(a.named, b.known, assume_unique=True))
+                and len(np.setdiff1d(b.named, a.known, assume_unique=True)))
 
 
 def same_example(check: SameExample, pairs: np.ndarray) -> np.ndarray:

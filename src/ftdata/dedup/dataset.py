@@ -61,17 +61,18 @@ class DuplicateFinder:
         return len(self.hashes)
 
     def add(self, text: str, prompt: str, split: str = "train", score: float = 0.0, group: int = 0,
-            turns: Sequence[str] = (), names: tuple[list[int], list[int]] = ([], [])) -> int:
+            turns: Sequence[str] = (), named_in: Sequence[str] = ()) -> int:
         """Remember one record (texts already normalised); its position is returned. Only records of one
-        `group` (e.g. with the same images) can be near-duplicates, and only if they are one example (their
-        turns and names: see cluster.SameExample)."""
+        `group` (e.g. with the same images) can be near-duplicates, and only if they are one example (the
+        `turns` it teaches, the names and numbers of the texts `named_in`: see cluster.SameExample)."""
         self.hashes.append(hash64(text))
         self.prompts.append(hash64(prompt) if prompt and prompt != text else 0)
         self.splits.append(SPLITS.index(split) if split in SPLITS else 0)
         self.scores.append(score)
         self.turns.append(min(len(turns), 0xFFFF))
         if self.index is not None:
-            self._pending.append(sample(text), group, turns, names)  # all that shingling reads
+            # all that the index reads: a huge turn, like a huge text, is compared on its head and tail
+            self._pending.append(sample(text), group, ([sample(turn) for turn in turns], named_in))
             if len(self._pending) >= self.batch:
                 self._flush()
         return len(self.hashes) - 1
@@ -166,15 +167,14 @@ class _Pending:
 
     texts: list = field(default_factory=list)
     groups: list = field(default_factory=list)
-    turns: list = field(default_factory=list)
-    names: list = field(default_factory=list)
+    parts: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def append(self, text, group, turns, names) -> None:
-        for part, value in zip((self.texts, self.groups, self.turns, self.names), (text, group, turns, names)):
-            part.append(value)
+    def append(self, text, group, parts) -> None:
+        for column, value in zip((self.texts, self.groups, self.parts), (text, group, parts)):
+            column.append(value)
 
     def extend(self, other: "_Pending") -> None:
         for name in self.__slots__:

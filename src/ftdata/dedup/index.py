@@ -1,9 +1,11 @@
 """A streaming near-duplicate index: add texts batch by batch, then ask for verified clusters.
 
-Per text it keeps its LSH band keys (8 bytes a band), its group (8 bytes: texts of different groups,
-e.g. about different images, are never near-duplicates) and what verification needs: the distinct
-shingle hashes (4 bytes each, for the true Jaccard) or the signature (4 bytes a permutation,
-for the estimate). Texts themselves are dropped as soon as their batch is hashed.
+Per text it keeps in memory its LSH band keys (8 bytes a band) and its group (8 bytes: texts of different
+groups, e.g. about different images, are never near-duplicates). What verification reads, only for candidate
+pairs, waits on disk (spill.py): the distinct shingle hashes (for the true Jaccard) and the turns and name
+texts each record must share with another to be one example (cluster.SameExample); the estimate's
+signatures (4 bytes a permutation) stay in memory. Texts themselves are dropped as soon as their batch is
+hashed.
 
 Boilerplate: shingles that many texts of the first batch share (a system prompt, a tool list, a
 prompt template) are dropped from every text before signing, so texts are compared on what varies.
@@ -14,7 +16,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import cluster, minhash
-from .shingles import CHAR, WORD, BatchedSets, Shingling, ShingleSets, shingle_batch
+from .shingles import CHAR, WORD, Shingling, ShingleSets, shingle_batch
+from .spill import SpilledSets, SpilledTexts
+from .text import names_in
 
 VERIFY = ("jaccard", "signature", "none")
 LSH_MARGIN = 0.1
@@ -45,6 +49,7 @@ ANSWER_THRESHOLD = 0.5
 # provided, you are 31": 0.29), another exchange falls far below (0.0-0.05 on the real files' false removals)
 TURN_THRESHOLD = 0.25
 BOILERPLATE_MIN = 8
+PARTS_CHUNK = 1 << 14  # records whose turns and names are held at once while pairs are verified
 
 
 def choose_shingling(texts: Sequence[str]) -> Shingling:
@@ -106,11 +111,8 @@ class NearDuplicateIndex:
         self._keys: list[np.ndarray] = []
         self._has_shingles: list[np.ndarray] = []
         self._groups: list[np.ndarray] = []
-        self._sets: list[ShingleSets] = []
-        self._turns: list[ShingleSets] = []  # of every turn of each text, when add() is given them (true Jaccard only)
-        self._turn_counts: list[np.ndarray] = []
-        self._named: list[ShingleSets] = []  # names and numbers of each text, and what could match them (likewise)
-        self._known: list[ShingleSets] = []
+        self._sets = SpilledSets()  # true Jaccard only
+        self._parts = SpilledTexts()  # (turns, name texts) of each text, when add() is given them (likewise)
         self._sigs: list[np.ndarray] = []
         self.size = 0
         # shinglings that merged shards chose ("auto") other than this index's: texts hashed with one are
@@ -123,11 +125,11 @@ class NearDuplicateIndex:
         return self.shingling != "auto" and self.boilerplate is not None
 
     def add(self, texts: Sequence[str], groups: Sequence[int] | None = None,
-            turns: Sequence[Sequence[str]] | None = None, names: Sequence[tuple[list[int], list[int]]] | None = None) -> None:
+            parts: Sequence[tuple[Sequence[str], Sequence[str]]] | None = None) -> None:
         """Index a batch; its texts get the next ids (0, 1, 2... over all batches). `groups`: a uint64 per
         text, only texts of the same group can be near-duplicates (default: all in group 0). True-Jaccard
-        verification only, see cluster.SameExample: `turns`, the turns each text teaches (its last, the answer,
-        must be a near-duplicate too); `names`, (named, known) hashes."""
+        verification only, see cluster.SameExample: `parts`, per text the turns it teaches (its last, the
+        answer, must be a near-duplicate too) and the texts its names are read from (text.names_in)."""
         if self.shingling == "auto":
             self.shingling = choose_shingling(texts)
         if self.boilerplate is None:
@@ -138,13 +140,9 @@ class NearDuplicateIndex:
         self._has_shingles.append(sets.sizes() > 0)
         self._groups.append(np.zeros(len(texts), np.uint64) if groups is None else np.asarray(groups, dtype=np.uint64))
         if self.verify == "jaccard":
-            self._sets.append(sets)
-            if turns is not None:
-                self._turns.append(shingle_batch([t for each in turns for t in each], ANSWER_SHINGLING))
-                self._turn_counts.append(np.fromiter(map(len, turns), dtype=np.int32, count=len(turns)))
-            if names is not None:
-                self._named.append(ShingleSets.of_lists([named for named, _ in names]))
-                self._known.append(ShingleSets.of_lists([known for _, known in names]))
+            self._sets.add(sets)
+            if parts is not None:
+                self._parts.add([(list(turns), list(named_in)) for turns, named_in in parts])
         elif self.verify == "signature":
             self._sigs.append(sigs)
         self.size += len(texts)
@@ -166,33 +164,29 @@ class NearDuplicateIndex:
         elif other.size and other.shingling != self.shingling:
             self.foreign.add(other.shingling)
         self.foreign |= other.foreign - {self.shingling}
-        if bool(self._turns) != bool(other._turns) and self.size and other.size:
+        if bool(len(self._parts)) != bool(len(other._parts)) and self.size and other.size:
             raise ValueError("cannot merge a near-duplicate index that compares turns with one that does not")
-        parts = (other._keys, other._has_shingles, other._sets, other._sigs, other._groups,
-                 other._turn_counts, other._named, other._known)
-        turns = other._turns
+        parts = (other._keys, other._has_shingles, other._sigs, other._groups)
         if keep is not None:
-            cuts = np.cumsum([len(k) for k in other._keys])[:-1]
-            masks = np.split(np.asarray(keep, dtype=bool), cuts)
-            parts = tuple([part.select(m) if isinstance(part, ShingleSets) else part[m]
-                           for part, m in zip(batches, masks)] for batches in parts)
-            turns = [t.select(np.repeat(m, c)) for t, m, c in zip(other._turns, masks, other._turn_counts)]
+            keep = np.asarray(keep, dtype=bool)
+            masks = np.split(keep, np.cumsum([len(k) for k in other._keys])[:-1])
+            parts = tuple([part[m] for part, m in zip(batches, masks)] for batches in parts)
         self._keys += parts[0]
         self._has_shingles += parts[1]
-        self._sets += parts[2]
-        self._sigs += parts[3]
-        self._groups += parts[4]
-        self._turn_counts += parts[5]
-        self._named += parts[6]
-        self._known += parts[7]
-        self._turns += turns
+        self._sigs += parts[2]
+        self._groups += parts[3]
+        self._sets.append(other._sets, keep if len(other._sets) else None)
+        self._parts.append(other._parts, keep if len(other._parts) else None)
         self.size += sum(len(k) for k in parts[0])
 
     def nbytes(self) -> int:
-        arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups, *self._turn_counts]
-        sets = (*self._sets, *self._turns, *self._named, *self._known)
-        # an offset per set, not the batch's closing one: the same bytes however the texts were batched
-        return sum(a.nbytes for a in arrays) + sum(s.hashes.nbytes + s.offsets.itemsize * len(s) for s in sets)
+        """What it holds in memory (the spilled sets and parts: an offset per text)."""
+        arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups]
+        return sum(a.nbytes for a in arrays) + self._sets.nbytes() + self._parts.nbytes()
+
+    def spilled_bytes(self) -> int:
+        """What waits on disk for verification."""
+        return self._sets.size + self._parts.size
 
     def budget(self) -> int | None:
         """How many candidate pairs pairs() may verify by true Jaccard (None: all of them)."""
@@ -218,11 +212,11 @@ class NearDuplicateIndex:
         budget = self.budget()
         if self.verify == "jaccard" and budget is not None and len(pairs) > budget:
             order = np.argsort(-cluster.shared_bands(self._bands(), pairs), kind="stable")  # ties: in id order
-            pairs, self.unverified = cluster.verify_within(self._all_sets(), pairs[order], self.threshold, budget,
-                                                           self._same_example())
+            pairs, self.unverified = cluster.verify_within(self._sets, pairs[order], self.threshold, budget,
+                                                           self._same_example(RecordParts(self._parts)))
         elif self.verify == "jaccard":
-            pairs = pairs[cluster.true_jaccard(self._all_sets(), pairs) >= self.threshold]
-            pairs = pairs[cluster.same_example(self._same_example(), pairs)]
+            pairs = pairs[cluster.true_jaccard(self._sets, pairs) >= self.threshold]
+            pairs = self._same_examples(pairs)
         elif self.verify == "signature":
             sigs = np.concatenate(self._sigs)
             pairs = pairs[minhash.estimated_jaccard(sigs[pairs[:, 0]], sigs[pairs[:, 1]]) >= self.threshold]
@@ -237,17 +231,52 @@ class NearDuplicateIndex:
         for band in range(self.bands):
             yield np.concatenate([keys[:, band] for keys in self._keys])
 
-    def _all_sets(self) -> BatchedSets:
-        return BatchedSets(self._sets)
-
-    def _same_example(self) -> cluster.SameExample:
+    def _same_example(self, parts: "RecordParts") -> cluster.SameExample:
         """What verified pairs must share besides their texts' similarity, from whatever add() was given."""
-        check = cluster.SameExample()
-        if self._turns:
-            offsets = np.zeros(self.size + 1, dtype=np.int64)
-            np.cumsum(np.concatenate(self._turn_counts), out=offsets[1:])
-            check.turns, check.turn_offsets = BatchedSets(self._turns), offsets
-            check.answer_threshold, check.turn_threshold = ANSWER_THRESHOLD, TURN_THRESHOLD
-        if self._named:
-            check.named, check.known = BatchedSets(self._named), BatchedSets(self._known)
-        return check
+        if not len(self._parts):
+            return cluster.SameExample()
+        return cluster.SameExample(parts, ANSWER_THRESHOLD, TURN_THRESHOLD)
+
+    def _same_examples(self, pairs: np.ndarray) -> np.ndarray:
+        """The pairs that pass SameExample, their records' parts made a chunk of pairs at a time."""
+        if not len(self._parts):
+            return pairs
+        parts = RecordParts(self._parts)
+        check = self._same_example(parts)
+        kept = [pairs[:0]]
+        for start in range(0, len(pairs), PARTS_CHUNK // 2):  # at most PARTS_CHUNK records in a chunk
+            chunk = pairs[start:start + PARTS_CHUNK // 2]
+            parts.load(np.unique(chunk).tolist())
+            kept.append(chunk[cluster.same_example(check, chunk)])
+            parts.clear()
+        return np.concatenate(kept)
+
+
+class RecordParts:
+    """Each record's cluster.Parts, made from its spilled texts when a pair first asks for them: at most
+    PARTS_CHUNK records' at a time."""
+
+    def __init__(self, texts: SpilledTexts):
+        self.texts = texts
+        self._made: dict[int, cluster.Parts] = {}
+
+    def __call__(self, i: int) -> cluster.Parts:
+        if i not in self._made:
+            if len(self._made) >= PARTS_CHUNK:
+                self.clear()
+            self.load([i])
+        return self._made[i]
+
+    def load(self, ids: list[int]) -> None:
+        """Make the parts of these records, their turns shingled together (one call is what costs)."""
+        ids = [i for i in ids if i not in self._made]
+        records = [self.texts.of(i) for i in ids]
+        sets = shingle_batch([turn for turns, _ in records for turn in turns], ANSWER_SHINGLING)
+        first = 0
+        for i, (turns, named_in) in zip(ids, records):
+            named, known = names_in(named_in)
+            self._made[i] = cluster.Parts([sets.of(first + k) for k in range(len(turns))], named, known)
+            first += len(turns)
+
+    def clear(self) -> None:
+        self._made.clear()

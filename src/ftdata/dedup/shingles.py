@@ -11,8 +11,8 @@ A text longer than NEAR_CHARS is shingled on its head and tail only (`sample`), 
 costs time and memory bounded by the cap, not by its size; exact duplicates still hash whole texts.
 """
 
-from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -74,40 +74,11 @@ class ShingleSets:
     def of(self, i: int) -> np.ndarray:
         return self.hashes[self.offsets[i]:self.offsets[i + 1]]
 
-    @classmethod
-    def of_lists(cls, lists: list[list[int]]) -> "ShingleSets":
-        """Sets given as sorted lists of distinct uint32 hashes, one per text."""
-        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-        np.cumsum([len(x) for x in lists], out=offsets[1:])
-        return cls(np.fromiter((h for x in lists for h in x), dtype=np.uint32, count=offsets[-1]), offsets)
 
-    def select(self, keep: np.ndarray) -> "ShingleSets":
-        """The sets of the texts where `keep` (a bool per text) is true, in order."""
-        sizes = self.sizes()[keep]
-        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        starts = np.repeat(self.offsets[:-1][keep] - offsets[:-1], sizes)
-        return ShingleSets(self.hashes[starts + np.arange(offsets[-1])], offsets)
+class Sets(Protocol):
+    """What verification reads: set i is `of(i)` (ShingleSets, spill.SpilledSets)."""
 
-
-class BatchedSets:
-    """Batches of sets read as one, ids continuing from batch to batch, without copying them into one."""
-
-    def __init__(self, batches: list[ShingleSets]):
-        self.batches = batches
-        self.starts = [0]
-        for batch in batches:
-            self.starts.append(self.starts[-1] + len(batch))
-
-    def __len__(self) -> int:
-        return self.starts[-1]
-
-    def of(self, i: int) -> np.ndarray:
-        k = bisect_right(self.starts, i) - 1
-        return self.batches[k].of(i - self.starts[k])
-
-
-Sets = ShingleSets | BatchedSets  # what verification reads: set i is .of(i)
+    def of(self, i: int) -> np.ndarray: ...
 
 
 def mix64(x: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ the identity of each image it shows (so the same question about other images is 
 import re
 import unicodedata
 
+import numpy as np
 import orjson
 import xxhash
 
@@ -218,14 +219,22 @@ def _acronyms(run: list[str], known: set[int]) -> None:
         known.add(_name_hash("".join(run[:k])))
 
 
-def names(example: Example) -> tuple[list[int], list[int]]:
-    """Hashes of the names and numbers the record's questions (user turns) and answer hold, and of every token
-    that could match one (capitalised anywhere, acronyms of capitalised runs). Two records that each name
-    something the other does not (InfoX and NoLASA, 9 + 7 and 11 x 11) ask or teach other facts."""
+def name_texts(example: Example) -> list[str]:
+    """The turns whose names and numbers a near-duplicate must hold too (`names_in`): the record's questions
+    (user turns; not earlier answers, whose tool figures vary), its answer and a pair's rejected answer, each
+    as far as it is read for names."""
+    questions = [m for m in example.prompt() if m.role == "user"]
+    return [_turn_text(m)[:NAMES_CHARS]
+            for m in [*questions, *example.answer(), *(example.rejected if example.is_preference else ())]
+            if m.role in ("user", "assistant")]
+
+
+def names_in(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted uint32 hashes of the names and numbers the texts hold, and of every token that could match one
+    (capitalised anywhere, acronyms of capitalised runs). Two records that each name something the other does
+    not (InfoX and NoLASA, 9 + 7 and 11 x 11) ask or teach other facts."""
     named: set[int] = set()
     known: set[int] = set()
-    questions = [m for m in example.prompt() if m.role == "user"]  # not earlier answers: a tool's figures vary
-    for m in [*questions, *example.answer(), *(example.rejected if example.is_preference else ())]:
-        if m.role in ("user", "assistant"):
-            _names(_turn_text(m), named, known)
-    return sorted(named), sorted(known)
+    for text in texts:
+        _names(text, named, known)
+    return np.array(sorted(named), dtype=np.uint32), np.array(sorted(known), dtype=np.uint32)

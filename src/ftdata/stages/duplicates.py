@@ -17,7 +17,7 @@ from ..dedup import DEFAULT_THRESHOLD
 from ..dedup.dataset import BATCH, EXACT, SPLITS, DuplicateFinder
 from ..dedup.index import VERIFY, VERIFY_BUDGET, VERIFY_MIN, choose_shingling, find_boilerplate
 from ..dedup.shingles import Shingling, sample
-from ..dedup.text import answer_text, assistant_turns, image_ids, names, near_group, normalise, prompt_text, record_text
+from ..dedup.text import answer_text, assistant_turns, image_ids, name_texts, near_group, normalise, prompt_text, record_text
 from ..errors import UsageError
 from ..records import Example, Ref
 from .base import Context, Problem, Stage, build_options
@@ -48,14 +48,14 @@ class Compared(NamedTuple):
     prompt: str
     group: int  # only records of one group can be near-duplicates (see near_group)
     turns: list[str]  # each turn it teaches
-    names: tuple[list[int], list[int]]  # hashes of the names and numbers it holds, and of what could match them
+    named_in: list[str]  # the texts whose names and numbers a near-duplicate must hold too
 
 
 def compared(example: Example, casefold: bool = False) -> Compared:
     images = image_ids(example)
     return Compared(normalise(record_text(example, images), casefold=casefold),
                     normalise(prompt_text(example, images), casefold=casefold),
-                    near_group(images, sample(answer_text(example))), assistant_turns(example), names(example))
+                    near_group(images, sample(answer_text(example))), assistant_turns(example), name_texts(example))
 
 
 class DuplicatesStage(Stage):
@@ -104,7 +104,7 @@ class DuplicatesStage(Stage):
         if example.messages is None:  # unparsed: other stages report it
             return ()
         c = compared(example, self.options.casefold)
-        self.finder.add(c.text, c.prompt, example.split, self._score(example, c.text), c.group, c.turns, c.names)
+        self.finder.add(c.text, c.prompt, example.split, self._score(example, c.text), c.group, c.turns, c.named_in)
         self.file_of.append(self._file_id(example.file))
         self.lines.append(example.line)
         self.indices.append(example.index)

@@ -1,0 +1,123 @@
+"""What near-duplicate verification reads of each record, kept on disk until the pairs are verified.
+
+Band keys decide which records are candidates, so they stay in memory. The shingle sets a candidate pair
+is verified on, and the turns its records teach (cluster.SameExample), are read back only for candidate
+pairs, which are a few records of most datasets: they go to an anonymous temporary file as they are
+made, and memory keeps an offset a record (8 bytes) instead of hundreds. Reads are `pread`s of the few
+items asked for: the file is not mapped, so the pages read do not count against the run's memory. The
+file has no name on disk: a killed run leaves nothing behind.
+"""
+
+import os
+import pickle
+import tempfile
+from array import array
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .shingles import ShingleSets
+
+_FLUSH = 1 << 20  # bytes gathered before a write
+
+
+class Spilled:
+    """Byte strings appended in order, read back by number; picklable (to hand a shard's to the run)."""
+
+    def __init__(self) -> None:
+        self._ends = array("q")  # of each item, in bytes from the start of all items
+        self._pending = bytearray()  # items not yet written; they follow the file's `_written` bytes
+        self._written = 0
+        self._file = None  # made at the first write
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @property
+    def size(self) -> int:
+        """Bytes of every item, written or not."""
+        return self._ends[-1] if self._ends else 0
+
+    def nbytes(self) -> int:
+        """What it holds in memory for each item (the unwritten buffer, under _FLUSH bytes, aside: how full
+        it is depends on how the items came, and the count should not)."""
+        return self._ends.itemsize * len(self._ends)
+
+    def extend(self, data: bytes, ends: np.ndarray) -> None:
+        """Append items: `data` holds them back to back, `ends` is where each ends in it."""
+        self._ends.frombytes((np.asarray(ends, dtype=np.int64) + self.size).tobytes())
+        if len(data) >= _FLUSH:  # written as it is: no copy of a large batch
+            self._flush()
+            self._write(data)
+        else:
+            self._pending += data
+            if len(self._pending) >= _FLUSH:
+                self._flush()
+
+    def item(self, i: int) -> bytes:
+        start, end = self._ends[i - 1] if i else 0, self._ends[i]
+        if start >= self._written:  # an item is written whole or not at all
+            return bytes(self._pending[start - self._written:end - self._written])
+        return os.pread(self._file.fileno(), end - start, start)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write(self._pending)
+            self._pending = bytearray()
+
+    def _write(self, data: bytes | bytearray) -> None:
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile()
+            view = memoryview(data)
+            while view:  # pwrite may write less than asked
+                written = os.pwrite(self._file.fileno(), view, self._written)
+                self._written += written
+                view = view[written:]
+        except OSError as e:
+            raise InputError(f"{tempfile.gettempdir()}: cannot write a temporary file: {e.strerror} "
+                             "(set TMPDIR to a folder with room)") from None
+
+    def _data(self) -> bytes:
+        written = os.pread(self._file.fileno(), self._written, 0) if self._written else b""
+        return written + self._pending
+
+    def append(self, other: "Spilled", keep: np.ndarray | None = None) -> None:
+        """Append another's items (those of a later shard); `keep`: a bool per item of it, those to take."""
+        data, ends = other._data(), np.frombuffer(other._ends, dtype=np.int64)
+        if keep is not None:
+            starts = np.concatenate(([0], ends[:-1]))[keep]
+            data = b"".join(data[s:e] for s, e in zip(starts.tolist(), ends[keep].tolist()))
+            ends = np.cumsum(ends[keep] - starts)
+        self.extend(data, ends)
+
+    def __getstate__(self) -> tuple[array, bytes]:
+        return self._ends, self._data()
+
+    def __setstate__(self, state: tuple[array, bytes]) -> None:
+        self._ends, data = state
+        self._pending, self._written, self._file = bytearray(data), 0, None
+
+
+class SpilledSets(Spilled):
+    """Shingle sets, set i read back by `of(i)` (the interface cluster.Sets has)."""
+
+    def add(self, sets: ShingleSets) -> None:
+        hashes = np.ascontiguousarray(sets.hashes, dtype=np.uint32)
+        self.extend(hashes.tobytes(), (sets.offsets[1:] - sets.offsets[0]) * hashes.itemsize)
+
+    def of(self, i: int) -> np.ndarray:
+        return np.frombuffer(self.item(i), dtype=np.uint32)
+
+
+class SpilledTexts(Spilled):
+    """A tuple of lists of strings per record (what it teaches, what names are read from)."""
+
+    def add(self, records: Sequence[tuple]) -> None:
+        # pickle, not JSON: a lone surrogate from a JSON escape is a str that no UTF-8 encoder takes
+        items = [pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL) for record in records]
+        self.extend(b"".join(items), np.cumsum([len(item) for item in items], dtype=np.int64))
+
+    def of(self, i: int) -> tuple:
+        return pickle.loads(self.item(i))  # this run's own file, never a user's
