@@ -15,9 +15,8 @@ from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from .errors import InputError
 from .records import Finding
-from .temporaries import TempFolder
+from .temporaries import TempFolder, cannot_write
 
 MEMORY_LIMIT = 50_000
 
@@ -65,8 +64,7 @@ class Findings:
                 for finding in self._held:  # one pickle each, so that reading holds one per run
                     pickle.dump(finding, f, pickle.HIGHEST_PROTOCOL)
         except OSError as e:
-            raise InputError(f"{folder}: cannot write a temporary file: {e.strerror} "
-                             "(set TMPDIR to a folder with room)") from None
+            raise cannot_write(folder, e) from None
         self._runs.append(path)
         self._held = []
 

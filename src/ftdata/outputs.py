@@ -33,7 +33,7 @@ from typing import BinaryIO
 from .errors import InputError, UsageError
 from .printable import json_bytes
 from .records import Example, Finding
-from .temporaries import MOVE_WHILE_OPEN, create_locked, held, log
+from .temporaries import MOVE_WHILE_OPEN, cannot_write, create_locked, held, log
 
 _HEADER = struct.Struct("<QQI")  # index, line, length of raw bytes (or _NOT_LOADED, and a _SPAN follows)
 _NOT_LOADED = 0xFFFFFFFF  # a record too large to load: its place in the input, not its bytes
@@ -273,18 +273,13 @@ class Spool:
             self.file.write(_HEADER.pack(example.index, example.line, len(example.raw)))
             self.file.write(example.raw)
         except OSError as e:
-            raise _temporary_error(self.path, e) from None
+            raise cannot_write(self.path.parent, e) from None
 
     def close(self) -> None:
         try:
             self.file.close()
         except OSError as e:
-            raise _temporary_error(self.path, e) from None
-
-
-def _temporary_error(path: Path, error: OSError) -> InputError:
-    return InputError(f"{path.parent}: cannot write a temporary file: {error.strerror} "
-                      "(set TMPDIR to a folder with room)")
+            raise cannot_write(self.path.parent, e) from None
 
 
 def _spooled(path: Path) -> Iterator[tuple[int, int, bytes, tuple[int, int] | None]]:

@@ -105,6 +105,11 @@ def held(path: Path) -> bool:
         os.close(fd)
 
 
+def cannot_write(folder: str | Path, error: OSError) -> InputError:
+    """The one-line error for a temporary file in `folder` that cannot be written (most often: a full disk)."""
+    return InputError(f"{folder}: cannot write a temporary file: {error.strerror} (set TMPDIR to a folder with room)")
+
+
 class TempFolder:
     """A locked folder of $TMPDIR, removed with this object (or by the next run, after a SIGKILL)."""
 

@@ -142,7 +142,7 @@ class NearDuplicateIndex:
         if self.verify == "jaccard":
             self._sets.add(sets)
             if parts is not None:
-                self._parts.add([(list(turns), list(named_in)) for turns, named_in in parts])
+                self._parts.add(parts)
         elif self.verify == "signature":
             self._sigs.append(sigs)
         self.size += len(texts)

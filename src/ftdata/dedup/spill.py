@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..temporaries import cannot_write
 from .shingles import ShingleSets
 
 _FLUSH = 1 << 20  # bytes gathered before a write
@@ -76,8 +76,7 @@ class Spilled:
                 self._written += written
                 view = view[written:]
         except OSError as e:
-            raise InputError(f"{tempfile.gettempdir()}: cannot write a temporary file: {e.strerror} "
-                             "(set TMPDIR to a folder with room)") from None
+            raise cannot_write(tempfile.gettempdir(), e) from None
 
     def _data(self) -> bytes:
         written = os.pread(self._file.fileno(), self._written, 0) if self._written else b""

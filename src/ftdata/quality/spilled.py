@@ -12,8 +12,8 @@ import tempfile
 
 import numpy as np
 
-from ..errors import InputError
 from ..records import Ref
+from ..temporaries import cannot_write
 
 # line and index -1: None; value and flag: whatever the caller keeps; at and size: the quote's bytes
 ROW = np.dtype([("file", "<i4"), ("line", "<i8"), ("index", "<i8"), ("value", "<u8"), ("flag", "u1"),
@@ -68,8 +68,7 @@ class SpilledRows:
             self._quotes.seek(0, 2)
             self._quotes.write(quotes)
         except OSError as e:
-            raise InputError(f"{tempfile.gettempdir()}: cannot write a temporary file: {e.strerror} "
-                             "(set TMPDIR to a folder with room)") from None
+            raise cannot_write(tempfile.gettempdir(), e) from None
 
     def take(self, positions: np.ndarray) -> np.ndarray:
         """The rows at `positions` (record numbers in the order added), in the order given."""
