@@ -165,3 +165,26 @@ def test_real_alpaca_defects_found(shared_data, tmp_path):
 def test_snippet_is_the_collapsed_start_of_the_whole_text(text, limit):
     collapsed = re.sub(r"\s+", " ", text).strip()
     assert snippet(text, limit) == (collapsed if len(collapsed) <= limit else collapsed[: limit - 1] + "…")
+
+
+def _tandem_over_words(words, loops, longest=12):
+    """The tandem-repeat scan as a regex over the words joined by spaces: the reference the one-character-a-word
+    scan in shape._tandem_repeat must agree with."""
+    pattern = re.compile(rf"(?:^| )((?:\S+ ){{2,{longest}}}?)\1{{{loops - 1}}}")
+    for match in pattern.finditer(" " + " ".join(words) + " "):
+        if shape._two_words(span := match.group(1).split()):
+            return " ".join(span)
+    return None
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "to", "7", "x1"]), max_size=60), st.integers(2, 5), st.integers(2, 6))
+def test_tandem_repeat_finds_what_a_scan_over_words_finds(words, loops, longest):
+    assert shape._tandem_repeat(words, loops, longest) == _tandem_over_words(words, loops, longest)
+
+
+@given(st.text(alphabet=st.sampled_from("-*•+1.) a\n\t"), max_size=80))
+def test_profile_counts_list_items_as_line_start_patterns_do(text):
+    bullets = len(re.findall(r"^\s*[-*•+]\s+\S", text, re.M))
+    numbered = len(re.findall(r"^\s*\d+[.)]\s*\S", text, re.M))
+    expected = None if max(bullets, numbered) < 2 else "bullet list" if bullets >= numbered else "numbered list"
+    assert profile(text).lists == expected

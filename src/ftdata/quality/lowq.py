@@ -13,7 +13,7 @@ import re
 
 from . import phrases
 from .native import Search, find
-from .shape import CALL_LINE, FENCED_BLOCK, looks_like_code
+from .shape import FENCED_BLOCK, call_lines, looks_like_code
 
 # "<noinput>" inside a longer text (the whole-text placeholder lists are in rules/phrases/quality.toml).
 _PLACEHOLDER_TOKEN = re.compile(r"<\s*no[\s_-]*(?:output|input)\s*>", re.I)
@@ -249,7 +249,7 @@ _ASKS_TO_COMPUTE = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|s
 
 def wrong_arithmetic(user: str, answer: str) -> str | None:
     """A prompt with plain arithmetic ("What is 17 * 3?") whose output never states the right result."""
-    if len(user) > 200 or not _ASKS_TO_COMPUTE.search(user) or looks_like_code(answer) or CALL_LINE.search(answer):
+    if len(user) > 200 or not _ASKS_TO_COMPUTE.search(user) or looks_like_code(answer) or call_lines(answer):
         return None  # an answer in code ("print(4+1)") states no result
     user = user.replace("\u2212", "-")  # the minus sign
     match = next((m for m in _EXPRESSION.finditer(user) if _standalone(user, m)), None)

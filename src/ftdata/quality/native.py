@@ -168,5 +168,8 @@ class BatchSearch:
         self.native = bool(self._starts)
 
     def search(self, pattern: re.Pattern, text: str) -> re.Match | None:
-        start = self._starts.get(pattern, {}).get(id(text), 0)
+        starts = self._starts.get(pattern)
+        if starts is None:
+            return pattern.search(text)
+        start = starts.get(id(text), 0)
         return None if start is None else pattern.search(text, start)

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 
 import orjson
 
-_BULLET = re.compile(r"^\s*[-*•+]\s+\S", re.M)
-_NUMBERED = re.compile(r"^\s*\d+[.)]\s*\S", re.M)
+# Line starts are found after a newline ("\n" + text): a pattern that opens on a literal is scanned for fast,
+# where `^` in multiline mode is tried at every character. Both end on \S, so no match ends at a line start
+# and the matches found are those of `^...` with re.M.
+_BULLET = re.compile(r"\n\s*[-*•+]\s+\S")
+_NUMBERED = re.compile(r"\n\s*\d+[.)]\s*\S")
 _FENCE = re.compile(r"^\s*```\s*([\w+#.-]*)", re.M)
 _JSON_FENCED = re.compile(r"^\s*```(?:json)?\s*\n(.*)\n\s*```\s*$", re.S)
 
@@ -63,10 +66,12 @@ def profile(text: str) -> Profile:
     if is_json:
         return Profile("JSON array", None, None, None, None)
     stripped = text.strip()
-    openings = [m.group(1).lower() for m in _FENCE.finditer(text)][::2]  # every other fence closes one
+    # every other fence closes one; most texts have none
+    openings = [m.group(1).lower() for m in _FENCE.finditer(text)][::2] if "```" in text else []
     fences = tuple(sorted(set(openings))) or None
     kind = "code block" if stripped.startswith("```") and stripped.endswith("```") and stripped.count("```") == 2 else "prose"
-    bullets, numbered = len(_BULLET.findall(text)), len(_NUMBERED.findall(text))
+    lines = "\n" + text
+    bullets, numbered = len(_BULLET.findall(lines)), len(_NUMBERED.findall(lines))
     lists = None
     if max(bullets, numbered) >= 2:
         lists = "bullet list" if bullets >= numbered else "numbered list"

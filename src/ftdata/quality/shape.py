@@ -16,6 +16,7 @@ _EMPTY_ITEM = re.compile(r"^(?:[-*•+]|\d+[.)])$")
 # A line of code ends on one of ;{}([ or starts with an assignment or a keyword. The line starts are found
 # after a newline ("\n" + text): a pattern that opens on a literal is scanned for fast, `^` in multiline
 # mode is tried at every character (three times slower on a 20 MB answer).
+_CODE_ENDS = ";{}(["
 _CODE_LINE_END = re.compile(r"[;{}(\[]\s*$", re.M)
 _CODE_LINE_START = re.compile(r"\n\s*(?:[\w.]+\s*=\s*[\w.\[({'\"]|(?:SELECT|CREATE|INSERT|UPDATE|def|class|import|return|"
                               r"function|var|let|const|public|private|func|fn|#include)\b)", re.I)
@@ -25,8 +26,14 @@ _last_code: list = [None, False]  # (text, verdict): truncation and repetition b
 
 def looks_like_code(text: str) -> bool:
     if _last_code[0] is not text:
-        _last_code[:] = text, bool(_CODE_LINE_END.search(text) or _CODE_LINE_START.search("\n" + text))
+        ends = any(c in text for c in _CODE_ENDS) and _CODE_LINE_END.search(text)  # substring tests skip most prose
+        _last_code[:] = text, bool(ends or _CODE_LINE_START.search("\n" + text))
     return _last_code[1]
+
+
+def call_lines(text: str) -> int:
+    """Lines that are a function call (CALL_LINE); a text without "(" has none, and most have none."""
+    return len(CALL_LINE.findall(text)) if "(" in text else 0
 
 
 def truncated(answer: str, prompt: str = "") -> str | None:
@@ -238,7 +245,7 @@ def repetitive(answer: str, min_words: int = 30, max_dup_share: float = 0.4, min
     answer = _ending(answer, _REPEAT_WINDOW)  # a model that loops goes on looping to the end of its output
     if "```" in answer:
         answer = FENCED_BLOCK.sub(" ", answer)
-    if looks_like_code(answer) or _is_markup(answer) or len(CALL_LINE.findall(answer)) >= 3:
+    if looks_like_code(answer) or _is_markup(answer) or call_lines(answer) >= 3:
         return None
     words = _TOKEN.findall(answer.casefold())
     # Each word that repeats an earlier one is at most one repeated n-gram or loop position: too few
@@ -285,16 +292,21 @@ def _distinct_lines(text: str) -> bool:
 
 def _tandem_repeat(words: list[str], loops: int, longest: int = 12) -> str | None:
     """A span of 2-`longest` words, two of them different words with letters, repeated `loops` times back to
-    back, if any (the regex engine does the scan)."""
+    back, if any (the regex engine does the scan, over one character per word: each distinct word is coded
+    as a character of its own, so a repeated span of words is a repeated span of characters)."""
     if len(words) < 2 * loops or max(Counter(zip(words, words[1:])).values()) < loops:  # no bigram recurs enough
         return None
     pattern = _TANDEM.get((loops, longest))
     if pattern is None:
-        pattern = _TANDEM[(loops, longest)] = re.compile(rf"(?:^| )((?:\S+ ){{2,{longest}}}?)\1{{{loops - 1}}}")
-    for match in pattern.finditer(" " + " ".join(words) + " "):
-        span = match.group(1).split()
+        pattern = _TANDEM[(loops, longest)] = re.compile(rf"(.{{2,{longest}}}?)\1{{{loops - 1}}}", re.S)
+    code = {word: chr(0x100 + i) for i, word in enumerate(dict.fromkeys(words))}
+    coded = "".join(map(code.__getitem__, words))
+    start = 0
+    while match := pattern.search(coded, start):
+        span = words[match.start():match.start() + len(match.group(1))]
         if _two_words(span):
             return " ".join(span)
+        start = match.end() + 1  # as over words joined by spaces, where the word after a loop starts no span
     return None
 
 
