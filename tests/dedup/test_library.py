@@ -3,6 +3,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from datasketch import MinHash
 
 from ftdata.dedup import NearDuplicateIndex, near_duplicate_groups, normalise
@@ -140,19 +142,20 @@ def test_lsh_params_are_datasketchs_without_importing_it():
             assert lsh_params(threshold, num_perm) == _optimal_param(threshold, num_perm, 0.5, 0.5), (threshold, num_perm)
 
 
-def test_normalise_of_a_big_text_collapses_the_same_whitespace(monkeypatch):
-    import random
-
+def test_the_whitespace_collapsed_is_what_str_split_splits_on():
     from ftdata.dedup import text
 
-    rng = random.Random(0)
-    alphabet = ["a", "b", " ", "  ", "\t", "\n", "\x1c", "\x85", "\u2028", "\u3000", "\xa0", "é", "\u200b", "\x0b"]
-    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
-    from ftdata.quality.text import normalise as quality_normalise  # the contradictions and prompt keys' form
+    assert text._OTHER_SPACES == tuple(c for c in map(chr, range(0x110000)) if c.isspace() and c != " ")
+    assert text._ASCII_OTHER_SPACES == tuple("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")
 
-    small = [(normalise(s), quality_normalise(s)) for s in samples]  # str.split()
-    monkeypatch.setattr(text, "BIG", 1)  # every text but "" takes the path a text of a megabyte or more takes
-    assert [(normalise(s), quality_normalise(s)) for s in samples] == small
+
+@given(st.lists(st.sampled_from(["a", "b", " ", "  ", "\t", "\n", "\x1c", "\x85", "\u2028", "\u3000", "\xa0", "é",
+                                 "\u200b", "\x0b", "中"])).map("".join) | st.text())
+def test_collapse_spaces_is_split_and_join(sample):
+    from ftdata.dedup.text import collapse_spaces
+
+    assert collapse_spaces(sample) == " ".join(sample.split())
+    assert collapse_spaces(" " * 1000 + sample + "\n" * 999) == " ".join(sample.split())
 
 
 def test_a_huge_text_is_shingled_on_its_head_and_tail():

@@ -18,29 +18,24 @@ import xxhash
 from ..records import Example, Message
 
 
-_SPACE = re.compile(r"\s")
-BIG = 1 << 20  # characters: above this, whitespace is collapsed a stretch at a time (see collapse_spaces)
+# Every character str.split() splits on (str.isspace) but the space; ASCII texts (most) need scanning for the
+# first nine only. A test holds the list against str.isspace over every code point.
+_OTHER_SPACES = ("\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u1680",
+                 *map(chr, range(0x2000, 0x200b)), "\u2028", "\u2029", "\u202f", "\u205f", "\u3000")
+_ASCII_OTHER_SPACES = tuple(c for c in _OTHER_SPACES if c.isascii())
 
 
 def collapse_spaces(text: str) -> str:
-    """Every run of whitespace to one space, none at either end: `" ".join(text.split())`. A huge text is split a
-    stretch of about BIG characters at a time, each cut at a whitespace character (so no word is cut), instead of
-    into a list of its every word (~50 bytes each: 350 MB for 24 MB of text)."""
-    if len(text) < BIG:
-        return " ".join(text.split())
-    pieces, start = [], 0
-    while start < len(text):
-        end = start + BIG
-        while end < len(text) and not text[end].isspace():
-            found = _SPACE.search(text, end)
-            end = found.start() if found else len(text)
-            if end < len(text) and not text[end].isspace():  # \s and str.isspace might differ: trust only isspace
-                end += 1
-        piece = " ".join(text[start:end].split())
-        if piece:
-            pieces.append(piece)
-        start = end
-    return " ".join(pieces)
+    """Every run of whitespace to one space, none at either end: `" ".join(text.split())`, done with the
+    string's own scans (each whitespace character to a space, then double spaces halved until none is left),
+    which run in C over the text. About twice as fast on short texts, six times on a long single-spaced one,
+    and a huge text is held at most twice, never as a list of its every word (~50 bytes each)."""
+    for space in _ASCII_OTHER_SPACES if text.isascii() else _OTHER_SPACES:
+        if space in text:
+            text = text.replace(space, " ")
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text.strip(" ")
 
 
 def normalise(text: str, *, casefold: bool = False) -> str:

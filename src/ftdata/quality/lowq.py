@@ -93,7 +93,8 @@ def boilerplate(answer: str, has_tools: bool = False, prompt: str = "", search: 
     match = _search("model-boilerplate", answer, _MODEL_KEYS, search)
     if match is None and not has_tools:
         match = _search("refusal", answer, _REFUSAL_KEYS, search)
-        if match is None and len(answer) < 200 and _POINTS_AT_INPUT.search(prompt) and not _PROMISES_INPUT.search(prompt):
+        if (match is None and len(answer) < 200 and find(_POINTS_AT_INPUT, prompt, search)
+                and not find(_PROMISES_INPUT, prompt, search)):
             match = _search("asks-for-input", answer, _ASKS_KEYS, None)
             if match:
                 return f"output asks for the input the prompt never gave: {match.group()!r}"
@@ -130,19 +131,22 @@ def echo(user: str, answer: str) -> str | None:
     """An output that only repeats the prompt."""
     if len(answer) > 2 * len(user) + 20:  # cannot be a copy of it
         return None
-    a, u = _fold(answer), _fold(user)
-    if len(a) < 8 or not u:
+    user = user.strip()
+    if " " not in user:  # a one-word command ('ls', ':%s/a/b') that a role-played terminal echoes
         return None
-    first = _fold(user.strip().split("\n\n", 1)[0])
-    if " " not in user.strip():  # a one-word command ('ls', ':%s/a/b') that a role-played terminal echoes
+    a = _fold(answer)
+    if len(a) < 8:
         return None
-    if a in (u, first):
+    if a == _fold(user) or a == _fold(user.split("\n\n", 1)[0]):
         return "output repeats the prompt word for word"
     return None
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
 def _fold(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", text.casefold()).strip()
+    return _NOT_WORD.sub(" ", text.casefold()).strip()
 
 
 def unprompted_link(prompt: str, answer: str) -> str | None:
@@ -231,11 +235,6 @@ def _size_in_words(text: str) -> float:
 
 
 # What the batch path searches in native code, by the texts searched (see stages/quality.py).
-ANSWER_PATTERNS = (_SPECIAL_TOKEN, _SECTION_MARKER)
-MESSAGE_PATTERNS = (_BAD_CHARS,)
-USER_PATTERNS = (_URL,)
-ANSWER_LISTS = ("model-boilerplate", "refusal")
-USER_LISTS = ("unseen-media",)
 
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
@@ -246,10 +245,17 @@ _AFTER_BAD = re.compile(r"[ \t]*(?:[\w^/:(+*×÷=%<>\[\\-]|[.,]\d|\.\s*\.)")  # 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+(?!\.\d))?")
 _ASKS_TO_COMPUTE = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|solve|result of|sum of|product of|find)\b", re.I)
 
+# What the batch path searches natively (native.BatchSearch), by the turns they are searched in.
+ANSWER_PATTERNS = (_SPECIAL_TOKEN, _SECTION_MARKER)
+MESSAGE_PATTERNS = (_BAD_CHARS,)
+USER_PATTERNS = (_URL, _POINTS_AT_INPUT, _PROMISES_INPUT, _ASKS_TO_COMPUTE)
+ANSWER_LISTS = ("model-boilerplate", "refusal")
+USER_LISTS = ("unseen-media",)
 
-def wrong_arithmetic(user: str, answer: str) -> str | None:
+
+def wrong_arithmetic(user: str, answer: str, search: Search | None = None) -> str | None:
     """A prompt with plain arithmetic ("What is 17 * 3?") whose output never states the right result."""
-    if len(user) > 200 or not _ASKS_TO_COMPUTE.search(user) or looks_like_code(answer) or call_lines(answer):
+    if len(user) > 200 or not find(_ASKS_TO_COMPUTE, user, search) or looks_like_code(answer) or call_lines(answer):
         return None  # an answer in code ("print(4+1)") states no result
     user = user.replace("\u2212", "-")  # the minus sign
     match = next((m for m in _EXPRESSION.finditer(user) if _standalone(user, m)), None)

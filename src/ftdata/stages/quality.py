@@ -86,7 +86,7 @@ class QualityStage(Stage):
             report("Q007", lowq.echo(prompt, text), field)
             report("Q008", lowq.unprompted_link(context, text), field)
             report("Q012", lowq.template_leak(context, text, search), field)
-            report("Q013", lowq.wrong_arithmetic(prompt, text), field)
+            report("Q013", lowq.wrong_arithmetic(prompt, text, search), field)
         has_images = bool(image_refs(example))
         messages = self._all_messages(example)
         for message in messages:
