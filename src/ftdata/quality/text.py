@@ -9,7 +9,6 @@ from ..dedup.text import collapse_spaces
 from ..formats.base import IMAGE_MARKER, image_markers
 from ..records import Example, Message
 
-_SPACE = re.compile(r"\s+")
 _PUNCT_RUN = re.compile(r"[\W_]+")
 
 
@@ -116,7 +115,7 @@ def _part_images(messages: object) -> list[str]:
 def snippet(text: str, limit: int = 60) -> str:
     """The start of `text`, spacing collapsed, at most `limit` characters ("…" marks a cut)."""
     head = text[: 4 * limit]  # it runs for every record: collapse a head, not a long answer
-    short = _SPACE.sub(" ", head).strip()
+    short = collapse_spaces(head)
     if len(short) <= limit and len(head) < len(text):  # the head was mostly spacing
-        short = _SPACE.sub(" ", text).strip()
+        short = collapse_spaces(text)
     return short if len(short) <= limit else short[: limit - 1] + "…"
