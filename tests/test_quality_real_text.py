@@ -216,3 +216,25 @@ def test_a_broken_phrase_is_a_usage_error(tmp_path, monkeypatch):
     finally:
         phrases._lists.cache_clear()
         phrases.pattern.cache_clear()
+
+
+def test_a_phrase_a_user_adds_is_found_in_any_file(tmp_path, monkeypatch):
+    """An added phrase shares no substring with the shipped ones: a small file (searched by Python, record by
+    record) and a large batch (searched natively first) both find it."""
+    import tomllib
+
+    from ftdata.quality.native import BatchSearch
+    from ftdata.resources import rules_dir
+
+    lists = tomllib.loads((rules_dir() / phrases.FILE).read_text())
+    lists["refusal"]["phrases"].append(r"I cannot comply")
+    monkeypatch.setattr(phrases, "_lists", lambda: lists)
+    phrases.pattern.cache_clear()
+    try:
+        answer = "Unfortunately I cannot comply with that."
+        assert lowq.boilerplate(answer)
+        answers = [answer, *["A plain answer about gardens and rain." * 8] * 1000]
+        search = BatchSearch([((phrases.pattern("refusal"),), answers)])
+        assert search.native and lowq.boilerplate(answers[0], search=search.search)
+    finally:
+        phrases.pattern.cache_clear()

@@ -18,12 +18,6 @@ from .shape import FENCED_BLOCK, call_lines, looks_like_code
 # "<noinput>" inside a longer text (the whole-text placeholder lists are in rules/phrases/quality.toml).
 _PLACEHOLDER_TOKEN = re.compile(r"<\s*no[\s_-]*(?:output|input)\s*>", re.I)
 
-# Substrings every English phrase of a list contains: a cheap test that skips most ASCII texts (a text
-# with other characters is always matched against the whole list, whatever language it is in).
-_MODEL_KEYS = ("language model", "cutoff", "cut-off")
-_REFUSAL_KEYS = (" ai", "artificial", "personal", "request", "sorry", "afraid", "task")
-_ASKS_KEYS = ("please", "no ")
-
 # Prompt-format markers that belong to a training template, not to an answer.
 _SPECIAL_TOKEN = re.compile(
     r"<\|(?:im_start|im_end|endoftext|eot_id|start_header_id|end_header_id|user|assistant|system)\|>|\[/?INST\]|<</?SYS>>"
@@ -44,8 +38,6 @@ _NEUTRAL_HOST = re.compile(r"(?:^|\.)(?:example|localhost|json-schema|w3|schema|
                            r"mywebsite|mysite|yoursite|domain|website|company|test)\.|^localhost$|^127\.|\.(?:test|example|invalid|local)$")
 # Substrings that every match of the patterns above contains (lowercase): cheap tests that skip most texts.
 _URL_KEYS = ("http", "www.")
-_MEDIA_KEYS = ("image", "picture", "photo", "video", "audio", "recording", "screenshot", "painting", "graph", "chart",
-               "diagram", "illustration", "drawing", "figure", "clip", "attachment")
 
 
 def placeholder_output(answer: str) -> str | None:
@@ -70,13 +62,10 @@ def placeholder_input(user: str) -> str | None:
     return None
 
 
-def _search(name: str, text: str, keys: tuple[str, ...], search: Search | None) -> re.Match | None:
-    """A phrase of list `name` in text; alone, skipping the search for ASCII texts without any of `keys`."""
-    if search is not None:
-        return search(phrases.pattern(name), text)
-    if text.isascii() and not any(k in text.lower() for k in keys):
-        return None
-    return phrases.pattern(name).search(text)
+def _phrase(name: str, text: str, search: Search | None) -> re.Match | None:
+    """A phrase of list `name` in text. No substring test skips texts first: a user may add a phrase to the
+    list that no such test knows of."""
+    return find(phrases.pattern(name), text, search)
 
 
 # "the following text", "以下代码", or a prompt that ends on a colon: it points at an input of its own.
@@ -90,12 +79,12 @@ def boilerplate(answer: str, has_tools: bool = False, prompt: str = "", search: 
     tools: there, declining what the tools cannot do ("I'm sorry, as an AI I can't order a pizza") is taught
     on purpose. A prompt that promises its text for later ("I will send you my essay") is answered rightly
     by asking for it."""
-    match = _search("model-boilerplate", answer, _MODEL_KEYS, search)
+    match = _phrase("model-boilerplate", answer, search)
     if match is None and not has_tools:
-        match = _search("refusal", answer, _REFUSAL_KEYS, search)
+        match = _phrase("refusal", answer, search)
         if (match is None and len(answer) < 200 and find(_POINTS_AT_INPUT, prompt, search)
                 and not find(_PROMISES_INPUT, prompt, search)):
-            match = _search("asks-for-input", answer, _ASKS_KEYS, None)
+            match = _phrase("asks-for-input", answer, None)
             if match:
                 return f"output asks for the input the prompt never gave: {match.group()!r}"
     return f"output contains model boilerplate or a refusal: {match.group()!r}" if match else None
@@ -200,7 +189,7 @@ def unseen_reference(user: str, has_images: bool, search: Search | None = None) 
     prompt names or describes in words ("The Night Watch by Rembrandt") is seen well enough."""
     if has_images:
         return None
-    media = _search("unseen-media", user, _MEDIA_KEYS, search)
+    media = _phrase("unseen-media", user, search)
     if media and not _described(user):
         return f"prompt refers to {media.group()!r}, but the record carries no such attachment"
     if search is not None:
