@@ -218,7 +218,7 @@ def test_a_broken_phrase_is_a_usage_error(tmp_path, monkeypatch):
         phrases.pattern.cache_clear()
 
 
-def test_a_phrase_a_user_adds_is_found_in_any_file(tmp_path, monkeypatch):
+def test_a_phrase_a_user_adds_is_found_in_any_file(monkeypatch):
     """An added phrase shares no substring with the shipped ones: a small file (searched by Python, record by
     record) and a large batch (searched natively first) both find it."""
     import tomllib

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from datasketch import MinHash
 from hypothesis import given
 from hypothesis import strategies as st
-from datasketch import MinHash
 
 from ftdata.dedup import NearDuplicateIndex, near_duplicate_groups, normalise
 from ftdata.dedup.cluster import candidate_pairs, connected

@@ -223,9 +223,6 @@ def _size_in_words(text: str) -> float:
     return len(_CJK.sub(" ", text).split()) + cjk / 2
 
 
-# What the batch path searches in native code, by the texts searched (see stages/quality.py).
-
-
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 _OPERAND = r"(?:\(\s*)?\d+(?:\.\d+)?(?:\s*\))?"
 _EXPRESSION = re.compile(rf"{_OPERAND}(?:\s*(?:[-+*/×÷]|(?<=\s)x(?=\s))\s*{_OPERAND})+")
@@ -234,7 +231,7 @@ _AFTER_BAD = re.compile(r"[ \t]*(?:[\w^/:(+*×÷=%<>\[\\-]|[.,]\d|\.\s*\.)")  # 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+(?!\.\d))?")
 _ASKS_TO_COMPUTE = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|solve|result of|sum of|product of|find)\b", re.I)
 
-# What the batch path searches natively (native.BatchSearch), by the turns they are searched in.
+# What the batch path searches in native code, by the texts searched (see stages/quality.py).
 ANSWER_PATTERNS = (_SPECIAL_TOKEN, _SECTION_MARKER)
 MESSAGE_PATTERNS = (_BAD_CHARS,)
 USER_PATTERNS = (_URL, _POINTS_AT_INPUT, _PROMISES_INPUT, _ASKS_TO_COMPUTE)
