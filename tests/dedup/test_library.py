@@ -189,3 +189,12 @@ def test_one_huge_record_costs_a_small_multiple_of_its_size():
     finally:
         tracemalloc.stop()
     assert peak < 4 * len(answer)  # shingling every word of it took ~44 times its size
+
+
+def test_the_numbers_of_an_answer_set_its_group_in_any_script():
+    from ftdata.dedup.text import near_group
+
+    assert near_group([], "assistant: no figures here") == 0
+    assert near_group([], "assistant: 12 apples") == near_group([], "assistant: 12 pears") != 0
+    assert near_group([], "assistant: ١٢ apples") not in (0, near_group([], "assistant: 12 apples"))  # Arabic-Indic
+    assert near_group([], "assistant: «12» pommes") == near_group([], "assistant: 12 apples")

@@ -108,7 +108,9 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 def near_group(images: list[str], answer: str) -> int:
     """Records of different groups are never near-duplicates: those about other images, and those whose answers
     hold other numbers (one template worked with other figures is another example). 0: no image, no number."""
-    numbers = sorted(set(_NUMBER.findall(answer)))
+    # most answers hold no digit: an ASCII one is ruled out by substring tests, faster than the regex scan
+    maybe = not answer.isascii() or any(digit in answer for digit in "0123456789")
+    numbers = sorted(set(_NUMBER.findall(answer))) if maybe else []
     return hash64(" ".join(images) + "\n" + " ".join(numbers)) if images or numbers else 0
 
 
