@@ -1,11 +1,11 @@
 """A streaming near-duplicate index: add texts batch by batch, then ask for verified clusters.
 
-Per text it keeps in memory its LSH band keys (8 bytes a band) and its group (8 bytes: texts of different
-groups, e.g. about different images, are never near-duplicates). What verification reads, only for candidate
-pairs, waits on disk (spill.py): the distinct shingle hashes (for the true Jaccard) and the turns and name
-texts each record must share with another to be one example (cluster.SameExample); the estimate's
-signatures (4 bytes a permutation) stay in memory. Texts themselves are dropped as soon as their batch is
-hashed.
+Per text it keeps in memory its group (8 bytes: texts of different groups, e.g. about different images, are
+never near-duplicates) and whether it has shingles. The rest waits on disk (spill.py): the LSH band keys (8
+bytes a band), read a band at a time when the candidate pairs are found, and what verification reads, only
+for candidate pairs: the distinct shingle hashes (for the true Jaccard) and the turns and name texts each
+record must share with another to be one example (cluster.SameExample). The estimate's signatures (4 bytes
+a permutation) stay in memory. Texts themselves are dropped as soon as their batch is hashed.
 
 Boilerplate: shingles that many texts of the first batch share (a system prompt, a tool list, a
 prompt template) are dropped from every text before signing, so texts are compared on what varies.
@@ -17,7 +17,7 @@ import numpy as np
 
 from . import cluster, minhash
 from .shingles import CHAR, WORD, Shingling, ShingleSets, shingle_batch
-from .spill import SpilledSets, SpilledTexts
+from .spill import SpilledBands, SpilledSets, SpilledTexts
 from .text import names_in
 
 VERIFY = ("jaccard", "signature", "none")
@@ -108,7 +108,7 @@ class NearDuplicateIndex:
         # LSH tuned below the threshold: pairs just above it otherwise slip through the S-curve, and
         # verification removes the extra candidates anyway (benchmarks/results/dedup.txt)
         self.bands, self.rows = minhash.lsh_params(max(0.3, threshold - LSH_MARGIN), num_perm)
-        self._keys: list[np.ndarray] = []
+        self._keys = SpilledBands()
         self._has_shingles: list[np.ndarray] = []
         self._groups: list[np.ndarray] = []
         self._sets = SpilledSets()  # true Jaccard only
@@ -136,7 +136,7 @@ class NearDuplicateIndex:
             self.boilerplate = find_boilerplate(texts, self.shingling)
         sets = without(shingle_batch(list(texts), self.shingling), self.boilerplate)
         sigs = minhash.signatures(sets, self.num_perm, self.seed)
-        self._keys.append(minhash.band_keys(sigs, self.bands, self.rows))
+        self._keys.add(minhash.band_keys(sigs, self.bands, self.rows))
         self._has_shingles.append(sets.sizes() > 0)
         self._groups.append(np.zeros(len(texts), np.uint64) if groups is None else np.asarray(groups, dtype=np.uint64))
         if self.verify == "jaccard":
@@ -166,27 +166,27 @@ class NearDuplicateIndex:
         self.foreign |= other.foreign - {self.shingling}
         if bool(len(self._parts)) != bool(len(other._parts)) and self.size and other.size:
             raise ValueError("cannot merge a near-duplicate index that compares turns with one that does not")
-        parts = (other._keys, other._has_shingles, other._sigs, other._groups)
+        parts = (other._has_shingles, other._sigs, other._groups)
         if keep is not None:
             keep = np.asarray(keep, dtype=bool)
-            masks = np.split(keep, np.cumsum([len(k) for k in other._keys])[:-1])
+            masks = np.split(keep, np.cumsum(other._keys.counts)[:-1]) if len(other._keys) else []
             parts = tuple([part[m] for part, m in zip(batches, masks)] for batches in parts)
-        self._keys += parts[0]
-        self._has_shingles += parts[1]
-        self._sigs += parts[2]
-        self._groups += parts[3]
+        self._keys.append(other._keys, keep)
+        self._has_shingles += parts[0]
+        self._sigs += parts[1]
+        self._groups += parts[2]
         self._sets.append(other._sets, keep if len(other._sets) else None)
         self._parts.append(other._parts, keep if len(other._parts) else None)
-        self.size += sum(len(k) for k in parts[0])
+        self.size += sum(len(k) for k in parts[2])
 
     def nbytes(self) -> int:
-        """What it holds in memory (the spilled sets and parts: an offset per text)."""
-        arrays = [*self._keys, *self._has_shingles, *self._sigs, *self._groups]
-        return sum(a.nbytes for a in arrays) + self._sets.nbytes() + self._parts.nbytes()
+        """What it holds in memory for each text (of the spilled sets and parts, an offset)."""
+        arrays = [*self._has_shingles, *self._sigs, *self._groups]
+        return sum(a.nbytes for a in arrays) + self._keys.nbytes() + self._sets.nbytes() + self._parts.nbytes()
 
     def spilled_bytes(self) -> int:
-        """What waits on disk for verification."""
-        return self._sets.size + self._parts.size
+        """What waits on disk: band keys, and what verification reads."""
+        return self._keys.size + self._sets.size + self._parts.size
 
     def budget(self) -> int | None:
         """How many candidate pairs pairs() may verify by true Jaccard (None: all of them)."""
@@ -227,9 +227,9 @@ class NearDuplicateIndex:
         return cluster.connected(self.pairs())
 
     def _bands(self):
-        """Each band's keys over all texts, one band at a time: a copy of one column, not of every band."""
+        """Each band's keys over all texts, one band at a time: one column in memory, not every band."""
         for band in range(self.bands):
-            yield np.concatenate([keys[:, band] for keys in self._keys])
+            yield self._keys.band(band)
 
     def _same_example(self, parts: "RecordParts") -> cluster.SameExample:
         """What verified pairs must share besides their texts' similarity, from whatever add() was given."""

@@ -1,11 +1,13 @@
-"""What near-duplicate verification reads of each record, kept on disk until the pairs are verified.
+"""What a near-duplicate index holds of each record, kept on disk until the pairs are found and verified.
 
-Band keys decide which records are candidates, so they stay in memory. The shingle sets a candidate pair
-is verified on, and the turns its records teach (cluster.SameExample), are read back only for candidate
-pairs, which are a few records of most datasets: they go to an anonymous temporary file as they are
-made, and memory keeps an offset a record (8 bytes) instead of hundreds. Reads are `pread`s of the few
-items asked for: the file is not mapped, so the pages read do not count against the run's memory. The
-file has no name on disk: a killed run leaves nothing behind.
+The LSH band keys (8 bytes a band, 200 bytes a record at the default 25 bands) are read once, a band at a
+time, when the candidate pairs are found: each batch's keys are written band by band, so that one band over
+every batch is a read of a slice per batch. The shingle sets a candidate pair is verified on, and the turns
+its records teach (cluster.SameExample), are read back only for candidate pairs, which are a few records of
+most datasets. Each goes to an anonymous temporary file as it is made, and memory keeps an offset a record
+(8 bytes) or a batch instead of hundreds of bytes. Reads are `pread`s of what is asked for: the file is not
+mapped, so the pages read do not count against the run's memory. The file has no name on disk: a killed
+run leaves nothing behind.
 """
 
 import os
@@ -55,8 +57,10 @@ class Spilled:
             if len(self._pending) >= _FLUSH:
                 self._flush()
 
-    def item(self, i: int) -> bytes:
+    def item(self, i: int, offset: int = 0, length: int | None = None) -> bytes:
+        """Item i, or `length` bytes of it from `offset`."""
         start, end = self._ends[i - 1] if i else 0, self._ends[i]
+        start, end = start + offset, end if length is None else start + offset + length
         if start >= self._written:  # an item is written whole or not at all
             return bytes(self._pending[start - self._written:end - self._written])
         return os.pread(self._file.fileno(), end - start, start)
@@ -120,3 +124,49 @@ class SpilledTexts(Spilled):
 
     def of(self, i: int) -> tuple:
         return pickle.loads(self.item(i))  # this run's own file, never a user's
+
+
+class SpilledBands(Spilled):
+    """LSH band keys, an item a batch: the batch's (texts, bands) uint64 keys written band by band."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts = array("q")  # texts of each batch
+
+    def add(self, keys: np.ndarray) -> None:
+        self.extend(np.ascontiguousarray(keys.T, dtype=np.uint64).tobytes(), np.array([keys.size * 8]))
+        self.counts.append(len(keys))
+
+    def nbytes(self) -> int:
+        """Nothing a text: 16 bytes a batch (its offset and count) are not counted, so that the count does not
+        depend on how the texts were batched (a run with workers makes more, smaller batches)."""
+        return 0
+
+    def band(self, band: int) -> np.ndarray:
+        """One band's keys over every text, in order (the only copy of keys held at once)."""
+        return np.concatenate([np.zeros(0, np.uint64), *(
+            np.frombuffer(self.item(i, band * n * 8, n * 8), dtype=np.uint64) for i, n in enumerate(self.counts) if n)])
+
+    def batch(self, i: int) -> np.ndarray:
+        """Batch i's keys, (texts, bands)."""
+        n = self.counts[i]
+        return np.frombuffer(self.item(i), dtype=np.uint64).reshape(-1, n).T if n else np.zeros((0, 0), np.uint64)
+
+    def append(self, other: "SpilledBands", keep: np.ndarray | None = None) -> None:
+        """Append another's batches (those of a later shard); `keep`: a bool per text of it, those to take."""
+        if keep is None:
+            super().append(other)
+            self.counts.extend(other.counts)
+            return
+        first = 0
+        for i, n in enumerate(other.counts):
+            keys = other.batch(i)
+            self.add(keys[keep[first:first + n]] if n else np.zeros((0, 0), np.uint64))
+            first += n
+
+    def __getstate__(self) -> tuple:
+        return super().__getstate__(), self.counts
+
+    def __setstate__(self, state: tuple) -> None:
+        super().__setstate__(state[0])
+        self.counts = state[1]
