@@ -127,4 +127,4 @@ def test_real_public_files(shared_data):
     stats = report.stats["duplicates"]
     assert stats["records"] == 52002
     assert 0 < stats["duplicates"] < 0.01 * 52002
-    assert stats["largest_clusters"] and stats["bytes_per_record"] < 2000
+    assert stats["largest_clusters"] and stats["bytes_per_record"] < 100  # 52: the band keys wait on disk
