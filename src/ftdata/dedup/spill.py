@@ -6,7 +6,7 @@ every batch is a read of a slice per batch. The shingle sets a candidate pair is
 its records teach (cluster.SameExample), are read back only for candidate pairs, which are a few records of
 most datasets. Each goes to an anonymous temporary file as it is made, and memory keeps an offset a record
 (8 bytes) or a batch instead of hundreds of bytes. Reads are `pread`s of what is asked for: the file is not
-mapped, so the pages read do not count against the run's memory. The file has no name on disk: a killed
+mapped, so the pages read do not count against the run's memory. The files have no name on disk: a killed
 run leaves nothing behind.
 """
 
