@@ -160,8 +160,7 @@ class SpilledBands(Spilled):
             return
         first = 0
         for i, n in enumerate(other.counts):
-            keys = other.batch(i)
-            self.add(keys[keep[first:first + n]] if n else np.zeros((0, 0), np.uint64))
+            self.add(other.batch(i)[keep[first:first + n]])
             first += n
 
     def __getstate__(self) -> tuple:
